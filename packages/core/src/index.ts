@@ -1,0 +1,122 @@
+/**
+ * The protocol core of lanchat, chat and file sharing on a local network.
+ *
+ * Everything here is sans-I/O: no sockets, files, timers or clocks. You hand it bytes and get
+ * back frames, events and bytes to send; adapters such as `@lanchat/tcp` own the sockets.
+ *
+ * This release holds the foundation:
+ *
+ * - **Stream frames** ({@link StreamFrameDecoder}, {@link encodeStreamFrame}): a 4-byte length
+ *   prefix and a payload, decoded incrementally from chunks of any size, with a maximum length
+ *   enforced from the header alone.
+ * - **Datagram frames** ({@link encodeDatagramFrame}, {@link decodeDatagramFrame}): one frame per
+ *   datagram, with its own size limit.
+ * - **The preamble** ({@link encodePreamble}, {@link PreambleDecoder}): magic bytes and protocol
+ *   version, so that a stranger or an incompatible peer gets a clear error.
+ * - **Integrity**: {@link md5} as a corruption checksum only, {@link hmacSha256} for keyed tags,
+ *   one-shot and streaming, verified in constant time.
+ * - **Errors**: one hierarchy under {@link LanchatError}, with stable names and `isInstance()`.
+ *
+ * @example Frame messages, cut the stream anywhere, and get them back
+ * ```ts
+ * import { StreamFrameDecoder, encodeStreamFrames } from '@lanchat/core';
+ *
+ * const text = new TextEncoder();
+ * const wire = encodeStreamFrames([text.encode('hello'), text.encode('world')]);
+ *
+ * const decoder = new StreamFrameDecoder();
+ * for (const chunk of [wire.subarray(0, 3), wire.subarray(3)]) {
+ *   decoder.receive(chunk);
+ *   for (let frame = decoder.nextFrame(); frame !== undefined; frame = decoder.nextFrame()) {
+ *     console.log(new TextDecoder().decode(frame)); // "hello", then "world"
+ *   }
+ * }
+ * decoder.finish();
+ * ```
+ *
+ * @example Detect tampering with a keyed tag
+ * ```ts
+ * import { TamperedError, hmacSha256, verifyHmacSha256 } from '@lanchat/core';
+ * import { randomBytes } from 'node:crypto';
+ *
+ * const key = randomBytes(32);
+ * const message = new TextEncoder().encode('meet at 10');
+ * const tag = hmacSha256(key, message);
+ *
+ * message[8] = 0x32; // "meet at 20"
+ * try {
+ *   verifyHmacSha256(key, message, tag);
+ * } catch (error) {
+ *   if (TamperedError.isInstance(error)) console.log('tampered!');
+ * }
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export {
+  InvalidArgumentError,
+  InvalidStateError,
+  LanchatError,
+  type LanchatErrorClass,
+  type LanchatErrorOptions,
+  LocalProtocolError,
+  RemoteProtocolError,
+} from './errors/lanchat-error.js';
+export {
+  IncomingDatagramTooLargeError,
+  IncomingFrameTooLargeError,
+  MalformedDatagramError,
+  type MalformedDatagramReason,
+  NotLanchatError,
+  OutgoingDatagramTooLargeError,
+  OutgoingFrameTooLargeError,
+  type ProtocolVersion,
+  type StrangerGuess,
+  TruncatedFrameError,
+  UnsupportedVersionError,
+} from './errors/frame-errors.js';
+export { ChecksumMismatchError, TamperedError } from './errors/integrity-errors.js';
+
+export {
+  DATAGRAM_LENGTH_CEILING,
+  DEFAULT_MAX_DATAGRAM_LENGTH,
+  DEFAULT_MAX_STREAM_FRAME_LENGTH,
+  STREAM_FRAME_HEADER_LENGTH,
+  STREAM_FRAME_LENGTH_CEILING,
+} from './frame/limits.js';
+export {
+  StreamFrameDecoder,
+  type StreamFrameDecoderState,
+  type StreamFrameOptions,
+  encodeStreamFrame,
+  encodeStreamFrameHeader,
+  encodeStreamFrames,
+} from './frame/stream-frame.js';
+export {
+  DATAGRAM_HEADER_LENGTH,
+  DATAGRAM_MAGIC,
+  type DatagramFrame,
+  type DatagramFrameOptions,
+  decodeDatagramFrame,
+  encodeDatagramFrame,
+} from './frame/datagram-frame.js';
+export {
+  PREAMBLE_LENGTH,
+  PREAMBLE_MAGIC,
+  PROTOCOL_VERSION,
+  PreambleDecoder,
+  type PreambleAccepted,
+  encodePreamble,
+  guessStranger,
+} from './frame/preamble.js';
+
+export { StreamingDigest, constantTimeEqual } from './integrity/digest.js';
+export { MD5_LENGTH, Md5Digest, createMd5, md5, verifyMd5 } from './integrity/md5.js';
+export {
+  HMAC_SHA256_LENGTH,
+  HmacSha256Digest,
+  createHmacSha256,
+  hmacSha256,
+  verifyHmacSha256,
+} from './integrity/hmac.js';
