@@ -173,7 +173,9 @@ export class UnsupportedVersionError extends RemoteProtocolError {
     super(
       `the peer speaks lanchat protocol ${remoteVersion.major}.${remoteVersion.minor}, ` +
         `which is incompatible with ${localVersion.major}.${localVersion.minor} spoken here; ` +
-        `${remoteVersion.major > localVersion.major ? 'update this side' : 'the peer needs an update'}`,
+        (remoteVersion.major > localVersion.major
+          ? 'update this side'
+          : 'the peer needs an update'),
     );
     this.localVersion = localVersion;
     this.remoteVersion = remoteVersion;

@@ -73,7 +73,18 @@ export interface PreambleAccepted {
   readonly rest: Uint8Array;
 }
 
-const HTTP_METHODS = ['GET ', 'HEAD', 'POST', 'PUT ', 'DELE', 'OPTI', 'PATC', 'CONN', 'TRAC', 'PRI '];
+const HTTP_METHODS = [
+  'GET ',
+  'HEAD',
+  'POST',
+  'PUT ',
+  'DELE',
+  'OPTI',
+  'PATC',
+  'CONN',
+  'TRAC',
+  'PRI ',
+];
 
 /** Guesses what a stranger speaks from its first bytes, to make the error message helpful. */
 export function guessStranger(bytes: Uint8Array): StrangerGuess {

@@ -221,13 +221,14 @@ export class StreamFrameDecoder {
             (chunk[offset + 2]! << 8) |
             chunk[offset + 3]!) >>>
           0;
-        if (length > this.maxFrameLength) return this.#fail(length);
+        if (length > this.maxFrameLength) throw this.#tooLarge(length);
         offset += STREAM_FRAME_HEADER_LENGTH;
         if (chunk.length - offset >= length) {
           this.#offset = offset + length;
           return chunk.subarray(offset, offset + length);
         }
-        return this.#startPartial(length, offset);
+        this.#startPartial(length, offset);
+        return undefined;
       }
       if (available === 0) return undefined;
     }
@@ -279,12 +280,13 @@ export class StreamFrameDecoder {
       const length =
         ((header[0]! << 24) | (header[1]! << 16) | (header[2]! << 8) | header[3]!) >>> 0;
       this.#headerFilled = 0;
-      if (length > this.maxFrameLength) return this.#fail(length);
+      if (length > this.maxFrameLength) throw this.#tooLarge(length);
       if (chunk.length - offset >= length) {
         this.#offset = offset + length;
         return chunk.subarray(offset, offset + length);
       }
-      return this.#startPartial(length, offset);
+      this.#startPartial(length, offset);
+      return undefined;
     }
 
     const partial = this.#partial;
@@ -300,18 +302,17 @@ export class StreamFrameDecoder {
   }
 
   /** Allocates the buffer of a frame that continues past the current chunk and fills what it can. */
-  #startPartial(length: number, offset: number): undefined {
+  #startPartial(length: number, offset: number): void {
     const chunk = this.#chunk;
     const partial = new Uint8Array(length);
     partial.set(chunk.subarray(offset), 0);
     this.#partial = partial;
     this.#partialFilled = chunk.length - offset;
     this.#offset = chunk.length;
-    return undefined;
   }
 
-  #fail(length: number): never {
-    throw this.#setError(new IncomingFrameTooLargeError(length, this.maxFrameLength));
+  #tooLarge(length: number): Error {
+    return this.#setError(new IncomingFrameTooLargeError(length, this.maxFrameLength));
   }
 
   #setError(error: Error): Error {

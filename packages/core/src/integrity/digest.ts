@@ -5,7 +5,7 @@
  * @module
  */
 
-import { timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { InvalidArgumentError, InvalidStateError } from '../errors/lanchat-error.js';
 
 /**
@@ -23,6 +23,12 @@ export function asUint8Array(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** What a streaming digest needs of its node:crypto engine (a Hash or an Hmac). */
+interface DigestEngine {
+  update(data: Uint8Array): unknown;
+  digest(): Uint8Array;
+}
+
 /**
  * A digest computed over chunks. After {@link StreamingDigest.digest} or
  * {@link StreamingDigest.verify} it is finished: further calls throw {@link InvalidStateError}.
@@ -30,9 +36,9 @@ export function asUint8Array(bytes: Uint8Array): Uint8Array {
 export abstract class StreamingDigest {
   /** Bytes in the digest this object produces. */
   abstract readonly digestLength: number;
-  #engine: Hash | Hmac | undefined;
+  #engine: DigestEngine | undefined;
 
-  protected constructor(engine: Hash | Hmac) {
+  protected constructor(engine: DigestEngine) {
     this.#engine = engine;
   }
 
@@ -79,7 +85,7 @@ export abstract class StreamingDigest {
   /** The error a failed {@link verify} throws. */
   protected abstract mismatch(): Error;
 
-  #live(operation: string): Hash | Hmac {
+  #live(operation: string): DigestEngine {
     if (this.#engine === undefined) {
       throw new InvalidStateError(`${operation}() was called on a digest that is already finished`);
     }
