@@ -128,11 +128,14 @@ export type StrangerGuess = 'http' | 'tls' | 'ssh' | 'unknown';
 /**
  * The peer is not speaking lanchat: the first bytes it sent are not lanchat's magic bytes. The
  * message says what it looks like instead (an HTTP request, a TLS handshake, SSH) and shows the
- * bytes that arrived. The preamble decoder is failed for good; close the connection.
+ * first 16 bytes that arrived.
+ *
+ * From a `PreambleDecoder`: the decoder is failed for good; close the connection. From
+ * `decodeDatagramFrame`: only that datagram is refused; drop it and carry on.
  */
 export class NotLanchatError extends RemoteProtocolError {
   static override readonly errorName: string = 'NotLanchatError';
-  /** The first bytes received (at most 16), for diagnostics. */
+  /** The first bytes received (at most 16), for diagnostics. The message shows them too. */
   readonly received: Uint8Array;
   /** What the bytes look like. */
   readonly looksLike: StrangerGuess;
@@ -147,7 +150,7 @@ export class NotLanchatError extends RemoteProtocolError {
             ? 'it speaks SSH'
             : 'its first bytes are not lanchat magic bytes';
     super(`${context} is not speaking lanchat: ${what} (received ${describeBytes(received)})`);
-    this.received = received;
+    this.received = received.slice(0, 16);
     this.looksLike = looksLike;
   }
 }

@@ -118,7 +118,7 @@ export function decodeDatagramFrame(
   const magicSeen = Math.min(datagram.length, DATAGRAM_MAGIC.length);
   for (let index = 0; index < magicSeen; index++) {
     if (datagram[index] !== DATAGRAM_MAGIC[index]) {
-      const start = datagram.slice(0, 16);
+      const start = datagram.subarray(0, 17);
       throw new NotLanchatError(start, guessStranger(start), 'the datagram sender');
     }
   }

@@ -138,8 +138,9 @@ export class PreambleDecoder {
     while (this.#filled < PREAMBLE_LENGTH && offset < chunk.length) {
       const byte = chunk[offset]!;
       if (this.#filled < PREAMBLE_MAGIC.length && byte !== PREAMBLE_MAGIC[this.#filled]) {
-        // Show what arrived so far, this chunk included, to say what the stranger looks like.
-        const seen = new Uint8Array(Math.min(16, this.#filled + chunk.length - offset));
+        // Show what arrived so far, this chunk included, to say what the stranger looks like
+        // (one byte more than the error shows, so that it can tell there was more).
+        const seen = new Uint8Array(Math.min(17, this.#filled + chunk.length - offset));
         seen.set(this.#received.subarray(0, Math.min(this.#filled, seen.length)), 0);
         if (this.#filled < seen.length) {
           seen.set(chunk.subarray(offset, offset + seen.length - this.#filled), this.#filled);
