@@ -63,7 +63,9 @@ verifyMd5(message, checksum);
 console.log(`   "meet at 10 in room B" md5 ${Buffer.from(checksum).toString('hex')}: verified`);
 const corrupted = message.slice();
 corrupted[8] = 0x32; // "meet at 20 ..."
-expectRefusal(() => verifyMd5(corrupted, checksum));
+expectRefusal(() => {
+  verifyMd5(corrupted, checksum);
+});
 
 section('3. ...but MD5 is no protection: an attacker just recomputes it. HMAC with a key is.');
 const forgedChecksum = md5(corrupted);
@@ -73,7 +75,9 @@ const key = randomBytes(32); // shared by the two sides; later releases derive k
 const tag = hmacSha256(key, message);
 verifyHmacSha256(key, message, tag);
 console.log('   original message with HMAC-SHA256 tag: verified');
-expectRefusal(() => verifyHmacSha256(key, corrupted, tag));
+expectRefusal(() => {
+  verifyHmacSha256(key, corrupted, tag);
+});
 
 section('4. Strangers and abuse get clear, typed errors');
 console.log('   a web browser connects to the lanchat port:');
