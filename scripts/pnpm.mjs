@@ -59,6 +59,7 @@ switch (task) {
   case 'test':
     run(...install);
     run('exec', 'turbo', 'run', 'lint', 'typecheck', 'test', 'test:package');
+    run('exec', 'eslint', 'scripts', 'eslint.config.js');
     run('exec', 'prettier', '--check', '.');
     break;
   default:
