@@ -89,6 +89,12 @@ describe('stream frame encoding', () => {
     }
   });
 
+  it('checks a header length', () => {
+    for (const bad of [-1, 0.5, Number.NaN]) {
+      expect(() => encodeStreamFrameHeader(bad)).toThrow(InvalidArgumentError);
+    }
+  });
+
   it('checks maxFrameLength', () => {
     for (const bad of [-1, 1.5, Number.NaN, 2 ** 32, Infinity]) {
       expect(() => new StreamFrameDecoder({ maxFrameLength: bad })).toThrow(InvalidArgumentError);

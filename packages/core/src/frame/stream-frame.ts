@@ -8,7 +8,7 @@
  * @module
  */
 
-import { InvalidStateError } from '../errors/lanchat-error.js';
+import { InvalidArgumentError, InvalidStateError } from '../errors/lanchat-error.js';
 import {
   IncomingFrameTooLargeError,
   OutgoingFrameTooLargeError,
@@ -55,13 +55,15 @@ function writeHeader(target: Uint8Array, offset: number, length: number): void {
  * send header and payload as separate buffers (a vectored write) instead of copying the payload.
  *
  * @throws {@link OutgoingFrameTooLargeError} if `length` is over `maxFrameLength`.
- * @throws {@link InvalidArgumentError} if `maxFrameLength` is out of range.
+ * @throws {@link InvalidArgumentError} if `length` is not a non-negative integer or
+ * `maxFrameLength` is out of range.
  */
 export function encodeStreamFrameHeader(length: number, options?: StreamFrameOptions): Uint8Array {
   const maxFrameLength = maxFrameLengthOf(options);
-  if (!Number.isInteger(length) || length < 0 || length > maxFrameLength) {
-    throw new OutgoingFrameTooLargeError(length, maxFrameLength);
+  if (!Number.isInteger(length) || length < 0) {
+    throw new InvalidArgumentError(`a frame length is a non-negative integer, got ${length}`);
   }
+  if (length > maxFrameLength) throw new OutgoingFrameTooLargeError(length, maxFrameLength);
   const header = new Uint8Array(STREAM_FRAME_HEADER_LENGTH);
   writeHeader(header, 0, length);
   return header;
