@@ -4,12 +4,14 @@ import { defineConfig } from 'tsup';
 // CommonJS entry, so `import` and `require` each resolve types that describe their own module
 // format (no "masquerading" declarations; checked by attw in the package test).
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
   target: 'node20',
-  splitting: false,
+  // Shared code between the two entries goes into chunks, so that both entries see the same
+  // classes (an error made by one is an `instanceof` the other's class).
+  splitting: true,
   treeshake: true,
 });
