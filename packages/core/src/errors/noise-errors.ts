@@ -43,8 +43,8 @@ export class NonceExhaustedError extends LocalProtocolError {
  * This side tried to write a Noise message longer than 65535 bytes (payload plus keys and tags).
  * Nothing was written and the handshake or cipher state is unchanged; send less.
  */
-export class OutgoingMessageTooLargeError extends LocalProtocolError {
-  static override readonly errorName: string = 'OutgoingMessageTooLargeError';
+export class NoiseMessageTooLargeError extends LocalProtocolError {
+  static override readonly errorName: string = 'NoiseMessageTooLargeError';
   /** The length the message would have had, in bytes. */
   readonly length: number;
   /** The largest Noise message, 65535 bytes. */

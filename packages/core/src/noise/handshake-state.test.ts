@@ -12,7 +12,7 @@ import {
   LowOrderPublicKeyError,
   MalformedHandshakeError,
   NonceExhaustedError,
-  OutgoingMessageTooLargeError,
+  NoiseMessageTooLargeError,
 } from '../errors/noise-errors.js';
 import { CipherState, MAX_NONCE } from './cipher-state.js';
 import {
@@ -152,14 +152,14 @@ describe('HandshakeState', () => {
   it('refuses to write a message over 65535 bytes, and stays usable', () => {
     const { initiator, responder } = xxPair();
     expect(() => initiator.writeMessage(new Uint8Array(65_535 - 32 + 1))).toThrow(
-      OutgoingMessageTooLargeError,
+      NoiseMessageTooLargeError,
     );
     const largest = initiator.writeMessage(new Uint8Array(65_535 - 32));
     expect(largest.length).toBe(65_535);
     expect(responder.readMessage(largest).length).toBe(65_535 - 32);
     // In the second message the payload is encrypted: 32 + 32 + 16 + 16 bytes of overhead.
     expect(() => responder.writeMessage(new Uint8Array(65_535 - 96 + 1))).toThrow(
-      OutgoingMessageTooLargeError,
+      NoiseMessageTooLargeError,
     );
     expect(responder.writeMessage(new Uint8Array(65_535 - 96)).length).toBe(65_535);
   });

@@ -13,7 +13,7 @@ import {
 } from '../crypto/crypto-provider.js';
 import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
 import { InvalidArgumentError, InvalidStateError } from '../errors/lanchat-error.js';
-import { MalformedHandshakeError, OutgoingMessageTooLargeError } from '../errors/noise-errors.js';
+import { MalformedHandshakeError, NoiseMessageTooLargeError } from '../errors/noise-errors.js';
 import type { CipherState } from './cipher-state.js';
 import {
   HANDSHAKE_PATTERNS,
@@ -223,7 +223,7 @@ export class HandshakeState {
    * Writes this side's next handshake message, carrying `payload` (encrypted once the pattern has
    * a key).
    *
-   * @throws {@link OutgoingMessageTooLargeError} if the message would exceed 65535 bytes; nothing
+   * @throws {@link NoiseMessageTooLargeError} if the message would exceed 65535 bytes; nothing
    * changes.
    * @throws {@link InvalidStateError} if it is not this side's turn.
    */
@@ -236,7 +236,7 @@ export class HandshakeState {
     }
     const tokens = this.protocol.pattern.messages[this.#messageIndex]!;
     const length = this.#messageLength(tokens, payload.length);
-    if (length > NOISE_MAX_MESSAGE_LENGTH) throw new OutgoingMessageTooLargeError(length);
+    if (length > NOISE_MAX_MESSAGE_LENGTH) throw new NoiseMessageTooLargeError(length);
 
     return this.#guard(() => {
       const message = new Uint8Array(length);
