@@ -28,8 +28,17 @@ export interface X25519KeyPair {
  * appended to the ciphertext.
  */
 export interface Aead {
-  /** Encrypts and authenticates: returns ciphertext followed by the 16-byte tag. */
-  seal(nonce: Uint8Array, associatedData: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /**
+   * Encrypts and authenticates the concatenation of `plaintext` (one part or several, so that a
+   * caller can add a header without copying the body). Returns a new buffer: `reserve` bytes left
+   * for the caller (zeros), then the ciphertext, then the 16-byte tag.
+   */
+  seal(
+    nonce: Uint8Array,
+    associatedData: Uint8Array,
+    plaintext: Uint8Array | readonly Uint8Array[],
+    reserve?: number,
+  ): Uint8Array;
   /**
    * Authenticates and decrypts `ciphertext` (with its tag at the end). Returns the plaintext, or
    * `undefined` if authentication fails (including input shorter than a tag); never throws for

@@ -107,17 +107,30 @@ class NodeAead implements Aead {
     this.#key = createSecretKey(key);
   }
 
-  seal(nonce: Uint8Array, associatedData: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  seal(
+    nonce: Uint8Array,
+    associatedData: Uint8Array,
+    plaintext: Uint8Array | readonly Uint8Array[],
+    reserve = 0,
+  ): Uint8Array {
+    const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+    let length = 0;
+    for (const part of parts) length += part.length;
     const cipher = createCipheriv(this.#algorithm, this.#key, nonce, {
       authTagLength: AEAD_TAG_LENGTH,
     });
     if (associatedData.length > 0) {
-      cipher.setAAD(associatedData, { plaintextLength: plaintext.length });
+      cipher.setAAD(associatedData, { plaintextLength: length });
     }
-    const output = new Uint8Array(plaintext.length + AEAD_TAG_LENGTH);
-    output.set(cipher.update(plaintext), 0);
+    const output = new Uint8Array(reserve + length + AEAD_TAG_LENGTH);
+    let offset = reserve;
+    for (const part of parts) {
+      const encrypted = cipher.update(part);
+      output.set(encrypted, offset);
+      offset += encrypted.length;
+    }
     cipher.final();
-    output.set(cipher.getAuthTag(), plaintext.length);
+    output.set(cipher.getAuthTag(), offset);
     return output;
   }
 

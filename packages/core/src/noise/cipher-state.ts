@@ -13,7 +13,7 @@ import {
   type CryptoProvider,
 } from '../crypto/crypto-provider.js';
 import { TamperedError } from '../errors/integrity-errors.js';
-import { InvalidArgumentError } from '../errors/lanchat-error.js';
+import { InvalidArgumentError, InvalidStateError } from '../errors/lanchat-error.js';
 import { NonceExhaustedError } from '../errors/noise-errors.js';
 
 /** 2^64 - 1: the nonce Noise reserves for rekeying; no message may use it. */
@@ -83,6 +83,20 @@ export class CipherState {
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (this.#aead === undefined) return plaintext;
     const sealed = this.#aead.seal(this.#nonceFor(this.#nonce), ad, plaintext);
+    this.#nonce++;
+    return sealed;
+  }
+
+  /**
+   * Like {@link encryptWithAd} for a plaintext in parts, with `reserve` bytes left free at the
+   * start of the result for the caller's header (the channel's frame header). Requires a key.
+   *
+   * @throws {@link NonceExhaustedError} if the nonce has reached 2^64 - 1.
+   * @throws {@link InvalidStateError} without a key.
+   */
+  seal(ad: Uint8Array, parts: readonly Uint8Array[], reserve: number): Uint8Array {
+    if (this.#aead === undefined) throw new InvalidStateError('this cipher state has no key');
+    const sealed = this.#aead.seal(this.#nonceFor(this.#nonce), ad, parts, reserve);
     this.#nonce++;
     return sealed;
   }
