@@ -5,26 +5,25 @@
  * @module
  */
 
-import { AEAD_TAG_LENGTH, type CryptoProvider } from '../crypto/crypto-provider.js';
-import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
+import { AEAD_TAG_LENGTH } from '../crypto/crypto-provider.js';
 import {
   BufferFullError,
   IncomingMessageTooLargeError,
   MalformedTransportMessageError,
   OutgoingMessageTooLargeError,
 } from '../errors/channel-errors.js';
-import { type ProtocolVersion, UnsupportedVersionError } from '../errors/frame-errors.js';
+import type { ProtocolVersion } from '../errors/frame-errors.js';
 import { InvalidStateError, LanchatError } from '../errors/lanchat-error.js';
-import { HandshakeTimeoutError, MalformedHandshakeError } from '../errors/noise-errors.js';
+import { HandshakeTimeoutError } from '../errors/noise-errors.js';
 import { STREAM_FRAME_HEADER_LENGTH } from '../frame/limits.js';
 import { PROTOCOL_VERSION, PreambleDecoder, encodePreamble } from '../frame/preamble.js';
 import { StreamFrameDecoder, encodeStreamFrame } from '../frame/stream-frame.js';
 import type { CipherState } from '../noise/cipher-state.js';
-import { HandshakeState, NOISE_MAX_MESSAGE_LENGTH } from '../noise/handshake-state.js';
+import { type HandshakeState, NOISE_MAX_MESSAGE_LENGTH } from '../noise/handshake-state.js';
+import { createHandshake, handshakeCompleted, readHandshakePayload } from './handshake-driver.js';
 import type { ChannelEvent } from './channel-events.js';
 import {
   type ChannelLimits,
-  LANCHAT_PROLOGUE,
   type SecureChannelOptions,
   TransportType,
   channelLimits,
@@ -32,7 +31,6 @@ import {
 import {
   type HandshakeAnnouncement,
   checkCapabilities,
-  decodeHandshakeAnnouncement,
   encodeHandshakeAnnouncement,
 } from './handshake-payload.js';
 
@@ -116,21 +114,7 @@ export class StreamChannel {
       version: this.#version,
       capabilities: checkCapabilities(options.capabilities ?? []),
     });
-    const crypto: CryptoProvider = options.crypto ?? nodeCryptoProvider;
-    const prologue = new Uint8Array(LANCHAT_PROLOGUE.length + (options.prologue?.length ?? 0));
-    prologue.set(LANCHAT_PROLOGUE, 0);
-    if (options.prologue !== undefined) prologue.set(options.prologue, LANCHAT_PROLOGUE.length);
-    this.#handshake = new HandshakeState({
-      initiator: options.initiator,
-      prologue,
-      crypto,
-      ...(options.protocolName === undefined ? {} : { protocolName: options.protocolName }),
-      ...(options.staticKeyPair === undefined ? {} : { staticKeyPair: options.staticKeyPair }),
-      ...(options.remoteStaticKey === undefined
-        ? {}
-        : { remoteStaticKey: options.remoteStaticKey }),
-      ...(options.preSharedKeys === undefined ? {} : { preSharedKeys: options.preSharedKeys }),
-    });
+    this.#handshake = createHandshake(options, ' stream');
     this.#preamble = new PreambleDecoder(this.#version);
     this.#deadline = options.now + this.#limits.handshakeTimeout;
     this.#queue(encodePreamble(this.#version));
@@ -301,18 +285,11 @@ export class StreamChannel {
     if (handshake !== undefined) {
       // This side writes as soon as it is its turn, so a frame here is always the peer's turn.
       const payload = handshake.readMessage(frame);
-      if (this.#remoteAnnouncement === undefined) {
-        const announcement = decodeHandshakeAnnouncement(payload);
-        if (announcement.version.major !== this.#version.major) {
-          throw new UnsupportedVersionError(this.#version, announcement.version);
-        }
-        this.#remoteAnnouncement = announcement;
-      } else if (payload.length > 0) {
-        throw new MalformedHandshakeError(
-          'bad-payload',
-          'a later handshake message carried a payload',
-        );
-      }
+      this.#remoteAnnouncement = readHandshakePayload(
+        payload,
+        this.#version,
+        this.#remoteAnnouncement,
+      );
       if (handshake.isWriteTurn) this.#writeHandshake();
       else if (handshake.complete) this.#finishHandshake();
       return;
@@ -339,14 +316,7 @@ export class StreamChannel {
     this.#send = result.send;
     this.#receive = result.receive;
     this.#state = this.#localClosed ? 'closing' : 'open';
-    const remote = this.#remoteAnnouncement!;
-    this.#events.push({
-      type: 'handshake-completed',
-      remoteStaticKey: result.remoteStaticKey,
-      remoteVersion: remote.version,
-      remoteCapabilities: remote.capabilities,
-      handshakeHash: result.handshakeHash,
-    });
+    this.#events.push(handshakeCompleted(result, this.#remoteAnnouncement!));
     const pending = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
