@@ -143,6 +143,13 @@ export class CipherState {
     this.#nonce = nonce;
   }
 
+  /** An independent copy: same key and nonce (to try a rekeyed key without committing to it). */
+  copy(): CipherState {
+    const copy = new CipherState(this.#crypto, this.cipher, this.#key);
+    copy.#nonce = this.#nonce;
+    return copy;
+  }
+
   /** Erases the key. The state then behaves as if it had none. */
   wipe(): void {
     this.#wipeKey();

@@ -6,3 +6,25 @@
  */
 
 export type { Endpoint } from './endpoint.js';
+export {
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_MAX_STEPS,
+  DEFAULT_MAX_TIME,
+  type InterceptResult,
+  type MillisecondRange,
+  type RunOptions,
+  TestingPair,
+  type TestingPairEvent,
+  type TestingPairOptions,
+} from './testing-pair.js';
+export type { DirectionStatistics } from './link.js';
+export {
+  ConditionNotMetError,
+  type ConditionNotMetReason,
+  type Direction,
+  EndpointContractError,
+  LinkOverflowError,
+  TestingPairError,
+} from './testing-errors.js';
+export { SeededRandom } from './random.js';
+export { VirtualClock } from './virtual-clock.js';
