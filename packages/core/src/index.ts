@@ -4,7 +4,7 @@
  * Everything here is sans-I/O: no sockets, files, timers or clocks. You hand it bytes and get
  * back frames, events and bytes to send; adapters such as `@lanchat/tcp` own the sockets.
  *
- * This release holds the foundation:
+ * What it holds:
  *
  * - **Stream frames** ({@link StreamFrameDecoder}, {@link encodeStreamFrame}): a 4-byte length
  *   prefix and a payload, decoded incrementally from chunks of any size, with a maximum length
@@ -15,7 +15,15 @@
  *   version, so that a stranger or an incompatible peer gets a clear error.
  * - **Integrity**: {@link md5} as a corruption checksum only, {@link hmacSha256} for keyed tags,
  *   one-shot and streaming, verified in constant time.
+ * - **Noise** ({@link HandshakeState}, {@link CipherState}): the Noise Protocol Framework on a
+ *   pluggable {@link CryptoProvider} (node:crypto by default), with the patterns NN, NK, KK, XN,
+ *   XX, IK and their psk variants, proven against the cacophony test vectors.
+ * - **The secure channel**: {@link StreamChannel} (TCP, WebSocket: sealed frames with implicit
+ *   nonces) and {@link DatagramChannel} (UDP: explicit counters and a replay window), with the
+ *   handshake carrying version and capabilities, rekeying, and timeouts as data.
  * - **Errors**: one hierarchy under {@link LanchatError}, with stable names and `isInstance()`.
+ * - **Testing** (`@lanchat/core/testing`): a pair of endpoints over a fake link with a virtual
+ *   clock and seeded latency, loss, duplication and reordering.
  *
  * @example Frame messages, cut the stream anywhere, and get them back
  * ```ts
@@ -77,6 +85,20 @@ export {
   UnsupportedVersionError,
 } from './errors/frame-errors.js';
 export { ChecksumMismatchError, TamperedError } from './errors/integrity-errors.js';
+export {
+  HandshakeTimeoutError,
+  LowOrderPublicKeyError,
+  type MalformedHandshakeReason,
+  MalformedHandshakeError,
+  NoiseMessageTooLargeError,
+  NonceExhaustedError,
+} from './errors/noise-errors.js';
+export {
+  BufferFullError,
+  IncomingMessageTooLargeError,
+  MalformedTransportMessageError,
+  OutgoingMessageTooLargeError,
+} from './errors/channel-errors.js';
 
 export {
   DATAGRAM_LENGTH_CEILING,
@@ -120,3 +142,79 @@ export {
   hmacSha256,
   verifyHmacSha256,
 } from './integrity/hmac.js';
+
+export {
+  AEAD_KEY_LENGTH,
+  AEAD_NONCE_LENGTH,
+  AEAD_TAG_LENGTH,
+  type Aead,
+  type CipherName,
+  type CryptoProvider,
+  HASH_BLOCK_LENGTH,
+  HASH_LENGTH,
+  type HashName,
+  X25519_KEY_LENGTH,
+  type X25519KeyPair,
+} from './crypto/crypto-provider.js';
+export { nodeCryptoProvider } from './crypto/node-crypto-provider.js';
+
+export { CipherState, MAX_NONCE } from './noise/cipher-state.js';
+export { SymmetricState } from './noise/symmetric-state.js';
+export {
+  DEFAULT_NOISE_PROTOCOL,
+  type HandshakeOptions,
+  type HandshakeResult,
+  HandshakeState,
+  NOISE_MAX_MESSAGE_LENGTH,
+  type NoiseProtocol,
+  PRE_SHARED_KEY_LENGTH,
+  parseNoiseProtocolName,
+} from './noise/handshake-state.js';
+export {
+  HANDSHAKE_PATTERNS,
+  type HandshakePattern,
+  type PatternName,
+  type PreMessageToken,
+  type Token,
+} from './noise/patterns.js';
+
+export type {
+  ChannelClosedEvent,
+  ChannelEvent,
+  HandshakeCompletedEvent,
+  MessageReceivedEvent,
+} from './channel/channel-events.js';
+export {
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_MESSAGE_LENGTH,
+  DEFAULT_REKEY_INTERVAL,
+  LANCHAT_PROLOGUE,
+  type SecureChannelOptions,
+  TransportType,
+} from './channel/channel-options.js';
+export { type HandshakeAnnouncement, MAX_CAPABILITIES } from './channel/handshake-payload.js';
+export {
+  type ChannelState,
+  MAX_STREAM_FRAGMENT_LENGTH,
+  StreamChannel,
+} from './channel/stream-channel.js';
+export {
+  DATAGRAM_TRANSPORT_OVERHEAD,
+  DEFAULT_HANDSHAKE_RETRANSMIT,
+  DatagramChannel,
+  type DatagramChannelOptions,
+  type DatagramChannelState,
+  type DatagramStatistics,
+  DatagramType,
+  MAX_EPOCH_SKIP,
+  MAX_HANDSHAKE_RETRANSMIT,
+} from './channel/datagram-channel.js';
+export {
+  DEFAULT_REPLAY_WINDOW_SIZE,
+  MAX_REPLAY_WINDOW_SIZE,
+  MIN_REPLAY_WINDOW_SIZE,
+  type ReplayVerdict,
+  ReplayWindow,
+  type ReplayWindowOptions,
+} from './channel/replay-window.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import * as core from '../index.js';
+import * as testing from '../testing/index.js';
 import {
   InvalidArgumentError,
   InvalidStateError,
@@ -12,7 +13,7 @@ import { IncomingFrameTooLargeError, NotLanchatError } from './frame-errors.js';
 import { TamperedError } from './integrity-errors.js';
 
 /** Every error class the package exports, found by walking its exports. */
-const exportedErrorClasses = Object.entries(core).filter(
+const exportedErrorClasses = Object.entries({ ...core, ...testing }).filter(
   (entry): entry is [string, typeof LanchatError] =>
     typeof entry[1] === 'function' &&
     (entry[1] === LanchatError || entry[1].prototype instanceof LanchatError),
