@@ -18,6 +18,7 @@ import { HandshakeTimeoutError } from '../errors/noise-errors.js';
 import { encodePreamble } from '../frame/preamble.js';
 import type { ChannelEvent } from './channel-events.js';
 import type { SecureChannelOptions } from './channel-options.js';
+import { TestingPair } from '../testing/testing-pair.js';
 import { StreamChannel } from './stream-channel.js';
 
 const crypto = nodeCryptoProvider;
@@ -387,5 +388,65 @@ describe('StreamChannel tampering', () => {
       ),
       { numRuns: 2_000 },
     );
+  });
+});
+
+describe('StreamChannel over the testing pair', () => {
+  it('property: messages both ways arrive intact and in order under random chunking and latency', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 2_000 }),
+        fc.array(fc.uint8Array({ maxLength: 3_000 }), { maxLength: 8 }),
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }),
+        (seed, maxChunk, fromClient, fromServer) => {
+          const { client, server } = makePair();
+          const pair = new TestingPair(client, server, {
+            mode: 'stream',
+            seed,
+            latency: { min: 0, max: 20 },
+            chunking: { maxChunk },
+          });
+          for (const payload of fromClient) client.send(payload);
+          const received = { client: [] as Uint8Array[], server: [] as Uint8Array[] };
+          const collect = () => {
+            for (const [channel, into] of [
+              [client, received.client],
+              [server, received.server],
+            ] as const) {
+              for (
+                let event = channel.nextEvent();
+                event !== undefined;
+                event = channel.nextEvent()
+              ) {
+                if (event.type === 'message-received') into.push(event.payload);
+                if (event.type === 'handshake-completed' && channel === server) {
+                  for (const payload of fromServer) server.send(payload);
+                }
+              }
+            }
+          };
+          pair.runUntil(() => {
+            collect();
+            return (
+              received.server.length === fromClient.length &&
+              received.client.length === fromServer.length
+            );
+          });
+          const same = (actual: Uint8Array[], expected: Uint8Array[]) =>
+            actual.length === expected.length &&
+            actual.every((payload, index) => Buffer.compare(payload, expected[index]!) === 0);
+          expect(same(received.server, fromClient) && same(received.client, fromServer)).toBe(true);
+        },
+      ),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('fails the handshake on time when the peer never answers', () => {
+    const { client, server } = makePair({ handshakeTimeout: 2_000 });
+    const pair = new TestingPair(client, server, { mode: 'stream', intercept: () => undefined });
+    expect(() => pair.runUntil(() => false)).toThrow(HandshakeTimeoutError);
+    expect(pair.now).toBe(2_000);
   });
 });
