@@ -16,6 +16,7 @@ import {
 } from '../errors/lanchat-error.js';
 import { HandshakeTimeoutError } from '../errors/noise-errors.js';
 import { encodePreamble } from '../frame/preamble.js';
+import { encodeStreamFrame } from '../frame/stream-frame.js';
 import type { ChannelEvent } from './channel-events.js';
 import type { SecureChannelOptions } from './channel-options.js';
 import { TestingPair } from '../testing/testing-pair.js';
@@ -384,6 +385,48 @@ describe('StreamChannel tampering', () => {
           received.forEach((payload, at) => {
             expect(Buffer.compare(payload, payloads[at]!)).toBe(0);
           });
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+});
+
+describe('StreamChannel handshake properties', () => {
+  it('property: garbage in place of any handshake frame gives a RemoteProtocolError, never a crash', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(2),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.uint8Array({ maxLength: 300 }).map((bytes) => encodeStreamFrame(bytes)),
+        ),
+        (which, garbage) => {
+          const { client, server } = makePair();
+          // Let the first `which` handshake transmissions through, then replace the next one.
+          let sides: [StreamChannel, StreamChannel] = [client, server];
+          const error = caught(() => {
+            for (let index = 0; index < 3; index++) {
+              const [from, to] = sides;
+              let bytes = from.pollTransmit();
+              if (bytes === undefined) return;
+              if (index === which) {
+                // Keep the preamble (10 bytes) where it leads, so that the garbage reaches Noise.
+                bytes =
+                  index === 0 || (index === 1 && bytes.length > 10)
+                    ? concat([bytes.subarray(0, 10), garbage])
+                    : garbage;
+              }
+              to.receive(bytes, 0);
+              sides = [to, from];
+            }
+          });
+          if (error !== undefined) {
+            expect(RemoteProtocolError.isInstance(error)).toBe(true);
+          } else {
+            // Nothing failed yet (the garbage is an incomplete frame): the channel must not be open.
+            expect(client.state === 'open' && server.state === 'open').toBe(false);
+          }
         },
       ),
       { numRuns: 2_000 },
