@@ -35,6 +35,7 @@ import { PROTOCOL_VERSION } from '../frame/preamble.js';
 import type { CipherState } from '../noise/cipher-state.js';
 import type { HandshakeState } from '../noise/handshake-state.js';
 import type { ChannelEvent } from './channel-events.js';
+import { EventQueue, OutgoingQueue, guarded } from './channel-queues.js';
 import {
   type ChannelLimits,
   type SecureChannelOptions,
@@ -172,10 +173,8 @@ export class DatagramChannel {
 
   #state: DatagramChannelState = 'handshaking';
   #error: LanchatError | undefined;
-  #outgoing: Uint8Array[] = [];
-  #outgoingBytes = 0;
-  #events: ChannelEvent[] = [];
-  #eventBytes = 0;
+  readonly #outgoing = new OutgoingQueue();
+  readonly #events = new EventQueue();
   readonly #statistics: DatagramStatistics = {
     accepted: 0,
     duplicate: 0,
@@ -288,12 +287,12 @@ export class DatagramChannel {
     if (payload.length > this.#limits.maxMessageLength) {
       throw new OutgoingMessageTooLargeError(payload.length, this.#limits.maxMessageLength);
     }
-    if (this.#outgoingBytes + payload.length > this.#limits.maxBufferedBytes) {
+    if (this.#outgoing.bytes + payload.length > this.#limits.maxBufferedBytes) {
       throw new BufferFullError('outgoing', this.#limits.maxBufferedBytes);
     }
-    this.#guard(() => {
+    guarded(() => {
       this.#sealDatagram(MESSAGE_END, payload);
-    });
+    }, this.#failWith);
   }
 
   /** Sends a close datagram (best effort: it may be lost) and closes the channel. */
@@ -301,9 +300,9 @@ export class DatagramChannel {
     this.#checkUsable();
     if (this.#state === 'closed') return;
     if (this.#state === 'open')
-      this.#guard(() => {
+      guarded(() => {
         this.#sealDatagram(CLOSE, EMPTY);
-      });
+      }, this.#failWith);
     this.#closed(false, false);
   }
 
@@ -319,7 +318,7 @@ export class DatagramChannel {
   receive(datagram: Uint8Array, now: number): void {
     this.#checkUsable();
     if (this.#state === 'closed') return;
-    if (this.#eventBytes >= this.#limits.maxBufferedBytes) {
+    if (this.#events.bytes >= this.#limits.maxBufferedBytes) {
       throw new BufferFullError('incoming', this.#limits.maxBufferedBytes);
     }
     let frame;
@@ -334,7 +333,7 @@ export class DatagramChannel {
       return;
     }
     const body = frame.body;
-    this.#guard(() => {
+    guarded(() => {
       if (frame.type === DatagramType.handshake && body.length >= HANDSHAKE_HEADER_LENGTH) {
         this.#receiveHandshake(body, now);
       } else if (
@@ -345,21 +344,17 @@ export class DatagramChannel {
       } else {
         this.#statistics.malformed++;
       }
-    });
+    }, this.#failWith);
   }
 
   /** The next event, or `undefined` until more input. */
   nextEvent(): ChannelEvent | undefined {
-    const event = this.#events.shift();
-    if (event?.type === 'message-received') this.#eventBytes -= event.payload.length;
-    return event;
+    return this.#events.next();
   }
 
   /** The next datagram to send, or `undefined`. */
   pollTransmit(_now?: number): Uint8Array | undefined {
-    const datagram = this.#outgoing.shift();
-    if (datagram !== undefined) this.#outgoingBytes -= datagram.length;
-    return datagram;
+    return this.#outgoing.takeOne();
   }
 
   /** The earliest of the handshake deadline and the next retransmission, while handshaking. */
@@ -380,13 +375,13 @@ export class DatagramChannel {
     this.#checkUsable();
     if (this.#state !== 'handshaking') return;
     if (now >= this.#deadline)
-      throw this.#fail(new HandshakeTimeoutError(this.#limits.handshakeTimeout));
+      throw this.#failWith(new HandshakeTimeoutError(this.#limits.handshakeTimeout));
     if (
       this.#retransmitAt !== undefined &&
       now >= this.#retransmitAt &&
       this.#lastHandshake !== undefined
     ) {
-      this.#queue(this.#lastHandshake);
+      this.#outgoing.push(this.#lastHandshake);
       this.#statistics.handshakeRetransmitted++;
       this.#retransmitDelay = Math.min(this.#retransmitDelay * 2, MAX_HANDSHAKE_RETRANSMIT);
       this.#retransmitAt = now + this.#retransmitDelay;
@@ -410,7 +405,7 @@ export class DatagramChannel {
       this.#statistics.handshakeDuplicate++;
       // Our last message answered the peer message just before it, number (ours - 1).
       if (this.#lastHandshake !== undefined && number === this.#handshakeNumber - 2)
-        this.#queue(this.#lastHandshake);
+        this.#outgoing.push(this.#lastHandshake);
       return;
     }
     const handshake = this.#handshake;
@@ -454,7 +449,7 @@ export class DatagramChannel {
     );
     this.#handshakeNumber++;
     this.#lastHandshake = datagram;
-    this.#queue(datagram);
+    this.#outgoing.push(datagram);
     if (handshake.complete) {
       // The last message: the peer completes when it arrives. If it is lost, the peer repeats its
       // own message and we answer with this one again (kept in #lastHandshake).
@@ -488,7 +483,7 @@ export class DatagramChannel {
     // The clear header is the associated data: changing the index or counter breaks the tag.
     const datagram = send.seal(header, [type, body], headerLength);
     datagram.set(header, 0);
-    this.#queue(datagram);
+    this.#outgoing.push(datagram);
   }
 
   #receiveTransport(datagram: Uint8Array, body: Uint8Array): void {
@@ -549,7 +544,6 @@ export class DatagramChannel {
     const message = plaintext.subarray(1);
     if (type === TransportType.messageEnd) {
       this.#events.push({ type: 'message-received', payload: message });
-      this.#eventBytes += message.length;
     } else if (type === TransportType.close && message.length === 0) {
       this.#closed(true, true);
     } else {
@@ -561,43 +555,29 @@ export class DatagramChannel {
 
   #closed(graceful: boolean, report: boolean): void {
     this.#state = 'closed';
+    this.#wipeSecrets();
+    if (report) this.#events.push({ type: 'channel-closed', graceful });
+  }
+
+  /** Erases every key this channel holds (the handshake's and both directions'). */
+  #wipeSecrets(): void {
     this.#handshake?.destroy();
     this.#handshake = undefined;
     this.#send?.wipe();
     this.#receive?.wipe();
     this.#previousReceive?.wipe();
-    if (report) this.#events.push({ type: 'channel-closed', graceful });
-  }
-
-  #queue(datagram: Uint8Array): void {
-    this.#outgoing.push(datagram);
-    this.#outgoingBytes += datagram.length;
   }
 
   #checkUsable(): void {
     if (this.#error !== undefined) throw this.#error;
   }
 
-  #guard(step: () => void): void {
-    try {
-      step();
-    } catch (error) {
-      if (LanchatError.isInstance(error) && !BufferFullError.isInstance(error))
-        throw this.#fail(error);
-      throw error;
-    }
-  }
-
-  #fail(error: LanchatError): LanchatError {
+  /** Fails the channel for good with `error` and returns it; an arrow so it can be passed along. */
+  readonly #failWith = (error: LanchatError): LanchatError => {
     this.#error = error;
     this.#state = 'failed';
-    this.#handshake?.destroy();
-    this.#handshake = undefined;
-    this.#send?.wipe();
-    this.#receive?.wipe();
-    this.#previousReceive?.wipe();
-    this.#outgoing = [];
-    this.#outgoingBytes = 0;
+    this.#wipeSecrets();
+    this.#outgoing.clear();
     return error;
-  }
+  };
 }

@@ -22,6 +22,7 @@ import type { CipherState } from '../noise/cipher-state.js';
 import { type HandshakeState, NOISE_MAX_MESSAGE_LENGTH } from '../noise/handshake-state.js';
 import { createHandshake, handshakeCompleted, readHandshakePayload } from './handshake-driver.js';
 import type { ChannelEvent } from './channel-events.js';
+import { EventQueue, OutgoingQueue, guarded } from './channel-queues.js';
 import {
   type ChannelLimits,
   type SecureChannelOptions,
@@ -45,8 +46,8 @@ const MESSAGE_END = Uint8Array.of(TransportType.messageEnd);
 const MESSAGE_MORE = Uint8Array.of(TransportType.messageMore);
 const CLOSE = Uint8Array.of(TransportType.close);
 
+/** Joins the fragments of a message. */
 function concatenate(parts: readonly Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
   const output = new Uint8Array(length);
   let offset = 0;
   for (const part of parts) {
@@ -91,13 +92,11 @@ export class StreamChannel {
   #remoteClosed = false;
 
   /** Encoded frames waiting for pollTransmit(). */
-  #outgoing: Uint8Array[] = [];
-  #outgoingBytes = 0;
+  readonly #outgoing = new OutgoingQueue();
   /** Messages sent before the handshake finished. */
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
-  #events: ChannelEvent[] = [];
-  #eventBytes = 0;
+  readonly #events = new EventQueue();
   /** Fragments of the message being received. */
   #fragments: Uint8Array[] = [];
   #fragmentBytes = 0;
@@ -117,7 +116,7 @@ export class StreamChannel {
     this.#handshake = createHandshake(options, ' stream');
     this.#preamble = new PreambleDecoder(this.#version);
     this.#deadline = options.now + this.#limits.handshakeTimeout;
-    this.#queue(encodePreamble(this.#version));
+    this.#outgoing.push(encodePreamble(this.#version));
     if (this.#handshake.isWriteTurn) this.#writeHandshake();
   }
 
@@ -133,12 +132,12 @@ export class StreamChannel {
 
   /** Bytes waiting for {@link pollTransmit}, plus messages waiting for the handshake. */
   get bufferedOutgoingBytes(): number {
-    return this.#outgoingBytes + this.#pendingBytes;
+    return this.#outgoing.bytes + this.#pendingBytes;
   }
 
   /** Bytes of received messages waiting for {@link nextEvent}. */
   get bufferedIncomingBytes(): number {
-    return this.#eventBytes;
+    return this.#events.bytes;
   }
 
   /** The largest message {@link send} accepts. */
@@ -172,9 +171,9 @@ export class StreamChannel {
       this.#pendingBytes += copy.length;
       return;
     }
-    this.#guard(() => {
+    guarded(() => {
       this.#sealMessage(payload);
-    });
+    }, this.#failWith);
   }
 
   /**
@@ -187,9 +186,9 @@ export class StreamChannel {
     if (this.#localClosed || this.#state === 'closed') return;
     this.#localClosed = true;
     if (this.#send !== undefined) {
-      this.#guard(() => {
+      guarded(() => {
         this.#sealClose();
-      });
+      }, this.#failWith);
     }
   }
 
@@ -206,10 +205,10 @@ export class StreamChannel {
   receive(data: Uint8Array, _now: number): void {
     this.#checkUsable();
     if (this.#state === 'closed') return;
-    if (this.#eventBytes >= this.#limits.maxBufferedBytes) {
+    if (this.#events.bytes >= this.#limits.maxBufferedBytes) {
       throw new BufferFullError('incoming', this.#limits.maxBufferedBytes);
     }
-    this.#guard(() => {
+    guarded(() => {
       let chunk = data;
       if (this.#preamble !== undefined) {
         const accepted = this.#preamble.receive(chunk);
@@ -226,7 +225,7 @@ export class StreamChannel {
         if (this.#state === 'closed') break;
         this.#handleFrame(frame);
       }
-    });
+    }, this.#failWith);
   }
 
   /**
@@ -238,17 +237,15 @@ export class StreamChannel {
   receiveEnd(_now: number): void {
     this.#checkUsable();
     if (this.#state === 'closed') return;
-    this.#guard(() => {
+    guarded(() => {
       if (this.#preamble === undefined) this.#frames.finish();
       this.#closed(false);
-    });
+    }, this.#failWith);
   }
 
   /** The next event, or `undefined` until more input. */
   nextEvent(): ChannelEvent | undefined {
-    const event = this.#events.shift();
-    if (event?.type === 'message-received') this.#eventBytes -= event.payload.length;
-    return event;
+    return this.#events.next();
   }
 
   /**
@@ -256,11 +253,7 @@ export class StreamChannel {
    * one write), or `undefined`.
    */
   pollTransmit(_now?: number): Uint8Array | undefined {
-    if (this.#outgoing.length === 0) return undefined;
-    const output = concatenate(this.#outgoing, this.#outgoingBytes);
-    this.#outgoing = [];
-    this.#outgoingBytes = 0;
-    return output;
+    return this.#outgoing.takeAll();
   }
 
   /** The handshake deadline while the handshake runs; afterwards `undefined`. */
@@ -276,7 +269,7 @@ export class StreamChannel {
   handleTimeout(now: number): void {
     this.#checkUsable();
     if (this.#state === 'handshaking' && now >= this.#deadline) {
-      throw this.#fail(new HandshakeTimeoutError(this.#limits.handshakeTimeout));
+      throw this.#failWith(new HandshakeTimeoutError(this.#limits.handshakeTimeout));
     }
   }
 
@@ -301,7 +294,7 @@ export class StreamChannel {
     const handshake = this.#handshake!;
     const payload = this.#announced ? EMPTY : this.#announcement;
     this.#announced = true;
-    this.#queue(
+    this.#outgoing.push(
       encodeStreamFrame(handshake.writeMessage(payload), {
         maxFrameLength: NOISE_MAX_MESSAGE_LENGTH,
       }),
@@ -351,7 +344,7 @@ export class StreamChannel {
     frame[1] = (length >>> 16) & 0xff;
     frame[2] = (length >>> 8) & 0xff;
     frame[3] = length & 0xff;
-    this.#queue(frame);
+    this.#outgoing.push(frame);
   }
 
   #openFrame(frame: Uint8Array): void {
@@ -380,7 +373,6 @@ export class StreamChannel {
         this.#fragments = [];
         this.#fragmentBytes = 0;
         this.#events.push({ type: 'message-received', payload });
-        this.#eventBytes += payload.length;
         return;
       }
       case TransportType.close:
@@ -408,46 +400,32 @@ export class StreamChannel {
 
   #closed(graceful: boolean): void {
     this.#state = 'closed';
+    this.#wipeSecrets();
+    this.#events.push({ type: 'channel-closed', graceful });
+  }
+
+  /** Erases every key this channel holds (the handshake's and both directions'). */
+  #wipeSecrets(): void {
     this.#handshake?.destroy();
     this.#handshake = undefined;
     this.#send?.wipe();
     this.#receive?.wipe();
-    this.#events.push({ type: 'channel-closed', graceful });
-  }
-
-  #queue(bytes: Uint8Array): void {
-    this.#outgoing.push(bytes);
-    this.#outgoingBytes += bytes.length;
   }
 
   #checkUsable(): void {
     if (this.#error !== undefined) throw this.#error;
   }
 
-  /** Runs a step; a lanchat protocol error fails the channel for good. */
-  #guard(step: () => void): void {
-    try {
-      step();
-    } catch (error) {
-      if (LanchatError.isInstance(error) && !BufferFullError.isInstance(error))
-        throw this.#fail(error);
-      throw error;
-    }
-  }
-
-  #fail(error: LanchatError): LanchatError {
+  /** Fails the channel for good with `error` and returns it; an arrow so it can be passed along. */
+  readonly #failWith = (error: LanchatError): LanchatError => {
     this.#error = error;
     this.#state = 'failed';
-    this.#handshake?.destroy();
-    this.#handshake = undefined;
-    this.#send?.wipe();
-    this.#receive?.wipe();
-    this.#outgoing = [];
-    this.#outgoingBytes = 0;
+    this.#wipeSecrets();
+    this.#outgoing.clear();
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#fragments = [];
     this.#fragmentBytes = 0;
     return error;
-  }
+  };
 }

@@ -1,0 +1,90 @@
+/**
+ * The bookkeeping both secure channels share: bounded queues of events and of outgoing bytes, and
+ * the rule that a protocol error fails the channel for good.
+ *
+ * @module
+ */
+
+import { BufferFullError } from '../errors/channel-errors.js';
+import { LanchatError } from '../errors/lanchat-error.js';
+import type { ChannelEvent } from './channel-events.js';
+
+/** Events waiting for `nextEvent()`, with the payload bytes they hold. */
+export class EventQueue {
+  #events: ChannelEvent[] = [];
+  #bytes = 0;
+
+  /** Payload bytes of the messages waiting. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  push(event: ChannelEvent): void {
+    this.#events.push(event);
+    if (event.type === 'message-received') this.#bytes += event.payload.length;
+  }
+
+  next(): ChannelEvent | undefined {
+    const event = this.#events.shift();
+    if (event?.type === 'message-received') this.#bytes -= event.payload.length;
+    return event;
+  }
+}
+
+/** Encoded frames or datagrams waiting for `pollTransmit()`. */
+export class OutgoingQueue {
+  #items: Uint8Array[] = [];
+  #bytes = 0;
+
+  /** Bytes waiting. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  push(bytes: Uint8Array): void {
+    this.#items.push(bytes);
+    this.#bytes += bytes.length;
+  }
+
+  /** The oldest item (a datagram), or `undefined`. */
+  takeOne(): Uint8Array | undefined {
+    const item = this.#items.shift();
+    if (item !== undefined) this.#bytes -= item.length;
+    return item;
+  }
+
+  /** Everything, as one buffer (stream writes coalesced), or `undefined`. */
+  takeAll(): Uint8Array | undefined {
+    const items = this.#items;
+    if (items.length === 0) return undefined;
+    let output = items[0]!;
+    if (items.length > 1) {
+      output = new Uint8Array(this.#bytes);
+      let offset = 0;
+      for (const item of items) {
+        output.set(item, offset);
+        offset += item.length;
+      }
+    }
+    this.clear();
+    return output;
+  }
+
+  clear(): void {
+    this.#items = [];
+    this.#bytes = 0;
+  }
+}
+
+/**
+ * Runs a step of a channel. A lanchat protocol error fails the channel for good through `fail`
+ * (which returns the error to throw); a {@link BufferFullError} only refuses the call.
+ */
+export function guarded(step: () => void, fail: (error: LanchatError) => LanchatError): void {
+  try {
+    step();
+  } catch (error) {
+    if (LanchatError.isInstance(error) && !BufferFullError.isInstance(error)) throw fail(error);
+    throw error;
+  }
+}
