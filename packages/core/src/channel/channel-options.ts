@@ -28,8 +28,10 @@ export const DEFAULT_MAX_MESSAGE_LENGTH = 1_048_576;
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1_048_576;
 
 /**
- * The prologue every lanchat channel mixes into its handshake, before the caller's own: the ASCII
- * bytes "lanchat". A handshake with a Noise implementation that does not know it fails.
+ * The start of the prologue every lanchat channel mixes into its handshake: the ASCII bytes
+ * "lanchat". The channel follows it with the mode, " stream" or " datagram", then the caller's own
+ * prologue, if any (docs/protocol.md, section 5). A handshake with a peer that uses another
+ * prologue fails.
  */
 export const LANCHAT_PROLOGUE: Uint8Array = new TextEncoder().encode('lanchat');
 
@@ -47,7 +49,7 @@ export interface SecureChannelOptions {
   readonly preSharedKeys?: readonly Uint8Array[];
   /** Default `Noise_XX_25519_ChaChaPoly_SHA256`. */
   readonly protocolName?: string;
-  /** Extra prologue bytes both sides must agree on, after {@link LANCHAT_PROLOGUE}. */
+  /** Extra prologue bytes both sides must agree on, after `lanchat stream` / `lanchat datagram`. */
   readonly prologue?: Uint8Array;
   /** Capabilities this side announces in the handshake. */
   readonly capabilities?: readonly string[];
