@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
 
 /**
@@ -118,4 +119,59 @@ export function formatTable(rows) {
       .join('  ')
       .trimEnd(),
   );
+}
+
+/**
+ * True when two byte arrays hold the same bytes (memcmp in native code: cheap enough to run on
+ * every result without moving the numbers).
+ *
+ * @param {Uint8Array} a
+ * @param {Uint8Array} b
+ * @returns {boolean}
+ */
+export function bytesEqual(a, b) {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+/**
+ * A contender in an interleaved measurement: `run` does one pass and returns what it saw, which
+ * `verify` checks after every pass, warm-up included.
+ *
+ * @template R
+ * @typedef {object} Contender
+ * @property {string} key name in the JSON result
+ * @property {string} label name in the human-readable table
+ * @property {() => R | Promise<R>} run
+ */
+
+/**
+ * Runs one unmeasured warm-up pass per contender, then `rounds` measured rounds in which every
+ * contender runs once, in turn: a slow moment of the machine hits every contender alike instead of
+ * one. Each round starts one contender further along, so that no contender always follows the same
+ * one (and inherits its garbage or its cache). Every pass is verified.
+ *
+ * @template R
+ * @param {readonly Contender<R>[]} contenders
+ * @param {number} rounds
+ * @param {(contender: Contender<R>, result: R) => void} verify throws if a pass went wrong
+ * @returns {Promise<Map<string, number[]>>} the milliseconds of each measured round, by key
+ */
+export async function measureInterleaved(contenders, rounds, verify) {
+  for (const contender of contenders) {
+    const { result } = await timeOnce(contender.run);
+    verify(contender, result);
+  }
+  /** @type {Map<string, number[]>} */
+  const milliseconds = new Map(contenders.map((contender) => [contender.key, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let turn = 0; turn < contenders.length; turn++) {
+      const contender = /** @type {Contender<R>} */ (
+        contenders[(round + turn) % contenders.length]
+      );
+      const timed = await timeOnce(contender.run);
+      verify(contender, timed.result);
+      milliseconds.get(contender.key)?.push(timed.milliseconds);
+    }
+  }
+  return milliseconds;
 }
