@@ -196,6 +196,7 @@ export {
 export { type HandshakeAnnouncement, MAX_CAPABILITIES } from './channel/handshake-payload.js';
 export {
   type ChannelState,
+  MAX_COALESCED_WRITE,
   MAX_STREAM_FRAGMENT_LENGTH,
   StreamChannel,
 } from './channel/stream-channel.js';

@@ -53,20 +53,29 @@ export class OutgoingQueue {
     return item;
   }
 
-  /** Everything, as one buffer (stream writes coalesced), or `undefined`. */
-  takeAll(): Uint8Array | undefined {
+  /**
+   * The oldest items joined into one buffer of at most `limit` bytes (small stream writes
+   * coalesced), or the oldest item alone, uncopied, when it is larger; `undefined` when empty.
+   */
+  takeCoalesced(limit: number): Uint8Array | undefined {
     const items = this.#items;
-    if (items.length === 0) return undefined;
-    let output = items[0]!;
-    if (items.length > 1) {
-      output = new Uint8Array(this.#bytes);
-      let offset = 0;
-      for (const item of items) {
-        output.set(item, offset);
-        offset += item.length;
-      }
+    const first = items[0];
+    if (first === undefined) return undefined;
+    let count = 1;
+    let total = first.length;
+    while (count < items.length && total + items[count]!.length <= limit) {
+      total += items[count]!.length;
+      count++;
     }
-    this.clear();
+    const taken = items.splice(0, count);
+    this.#bytes -= total;
+    if (count === 1) return first;
+    const output = new Uint8Array(total);
+    let offset = 0;
+    for (const item of taken) {
+      output.set(item, offset);
+      offset += item.length;
+    }
     return output;
   }
 

@@ -220,6 +220,26 @@ describe('StreamChannel transport', () => {
     expect(messages(client)).toEqual(['hi back']);
   });
 
+  it('joins small frames into one write, and hands a large frame out alone', () => {
+    const { client, server } = open();
+    for (let index = 0; index < 3; index++) client.send(text.encode(`small ${index}`));
+    const joined = client.pollTransmit();
+    expect(client.pollTransmit()).toBeUndefined();
+    client.send(new Uint8Array(65_518));
+    client.send(text.encode('after'));
+    const large = client.pollTransmit();
+    const rest = client.pollTransmit();
+    expect(large?.length).toBe(4 + 65_535);
+    expect(rest?.length).toBeLessThan(100);
+    expect(client.pollTransmit()).toBeUndefined();
+    for (const bytes of [joined!, large!, rest!]) server.receive(bytes, 0);
+    expect(
+      events(server).map((event) =>
+        event.type === 'message-received' ? event.payload.length : -1,
+      ),
+    ).toEqual([7, 7, 7, 65_518, 5]);
+  });
+
   it('refuses a message over maxMessageLength and keeps going', () => {
     const { client, server } = makePair({ maxMessageLength: 1_000 });
     pump(client, server);

@@ -38,6 +38,12 @@ import {
 /** Largest fragment body in one frame: a Noise message less the tag and the type byte. */
 export const MAX_STREAM_FRAGMENT_LENGTH = NOISE_MAX_MESSAGE_LENGTH - AEAD_TAG_LENGTH - 1;
 
+/**
+ * Most bytes {@link StreamChannel.pollTransmit} joins into one buffer: 64 KiB. Joining saves
+ * system calls for small frames; for large ones it would only cost a copy.
+ */
+export const MAX_COALESCED_WRITE = 65_536;
+
 /** The life of a channel. */
 export type ChannelState = 'handshaking' | 'open' | 'closing' | 'closed' | 'failed';
 
@@ -249,11 +255,12 @@ export class StreamChannel {
   }
 
   /**
-   * Everything waiting to be written, as one buffer (frames queued in one turn are coalesced into
-   * one write), or `undefined`.
+   * The next bytes to write, or `undefined`. Frames queued together are joined into one buffer of
+   * up to {@link MAX_COALESCED_WRITE} bytes (one write instead of many small ones); a larger frame
+   * comes alone, without a copy. Call until it returns `undefined`.
    */
   pollTransmit(_now?: number): Uint8Array | undefined {
-    return this.#outgoing.takeAll();
+    return this.#outgoing.takeCoalesced(MAX_COALESCED_WRITE);
   }
 
   /** The handshake deadline while the handshake runs; afterwards `undefined`. */
