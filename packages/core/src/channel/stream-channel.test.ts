@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { caught } from '../../test/caught.js';
 import { byteByByte, concat } from '../../test/chunking.js';
 import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
 import { BufferFullError, OutgoingMessageTooLargeError } from '../errors/channel-errors.js';
@@ -80,15 +81,6 @@ function open() {
   events(pair.client);
   events(pair.server);
   return pair;
-}
-
-function caught(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
 }
 
 describe('StreamChannel handshake', () => {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { caught } from '../../test/caught.js';
 import { describe, expect, it } from 'vitest';
 import {
   IncomingDatagramTooLargeError,
@@ -15,17 +16,10 @@ import {
 } from './datagram-frame.js';
 import { DEFAULT_MAX_DATAGRAM_LENGTH } from './limits.js';
 
-function refusal(
+const refusal = (
   datagram: Uint8Array,
   options?: Parameters<typeof decodeDatagramFrame>[1],
-): unknown {
-  try {
-    decodeDatagramFrame(datagram, options);
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
+): unknown => caught(() => decodeDatagramFrame(datagram, options));
 
 describe('datagram frames', () => {
   it('are "LC", the major version, the type, then the body', () => {

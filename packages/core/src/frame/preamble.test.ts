@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { caught } from '../../test/caught.js';
 import { arbitraryCuts, byteByByte, concat, cutAt } from '../../test/chunking.js';
 import { NotLanchatError, UnsupportedVersionError } from '../errors/frame-errors.js';
 import {
@@ -19,21 +20,14 @@ import {
 const text = new TextEncoder();
 
 /** Feeds chunks until the preamble is accepted; returns it and the chunks not yet fed. */
+const refusal = (bytes: Uint8Array): unknown => caught(() => new PreambleDecoder().receive(bytes));
+
 function feed(decoder: PreambleDecoder, chunks: readonly Uint8Array[]) {
   for (const [index, chunk] of chunks.entries()) {
     const accepted = decoder.receive(chunk);
     if (accepted !== undefined) return { accepted, later: chunks.slice(index + 1) };
   }
   return { accepted: undefined, later: [] };
-}
-
-function refusal(bytes: Uint8Array): unknown {
-  try {
-    new PreambleDecoder().receive(bytes);
-  } catch (error) {
-    return error;
-  }
-  return undefined;
 }
 
 describe('preamble', () => {

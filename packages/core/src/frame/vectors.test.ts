@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { caught } from '../../test/caught.js';
 import { byteByByte, sameFrames } from '../../test/chunking.js';
 import { decodeDatagramFrame, encodeDatagramFrame } from './datagram-frame.js';
 import { PreambleDecoder, encodePreamble } from './preamble.js';
@@ -31,20 +32,11 @@ const vectors = JSON.parse(
 ) as Vectors;
 const bytes = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
 
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
 /** Decodes a whole stream, fed as one chunk or byte by byte; returns the frames and the error. */
 function decodeStream(wire: Uint8Array, maxFrameLength: number, oneByteAtATime: boolean) {
   const decoder = new StreamFrameDecoder({ maxFrameLength });
   const frames: Uint8Array[] = [];
-  const error = thrown(() => {
+  const error = caught(() => {
     for (const chunk of oneByteAtATime ? byteByByte(wire) : [wire]) {
       decoder.receive(chunk);
       for (let frame = decoder.nextFrame(); frame !== undefined; frame = decoder.nextFrame()) {
@@ -65,9 +57,9 @@ describe('framing test vectors (test/vectors/framing.json)', () => {
   it.each(vectors.preamble.refused)(
     'preamble refused: $description',
     ({ hex, error, looksLike }) => {
-      const caught = thrown(() => new PreambleDecoder().receive(bytes(hex)));
-      expect(caught).toMatchObject({ name: error });
-      if (looksLike !== undefined) expect(caught).toMatchObject({ looksLike });
+      const refused = caught(() => new PreambleDecoder().receive(bytes(hex)));
+      expect(refused).toMatchObject({ name: error });
+      if (looksLike !== undefined) expect(refused).toMatchObject({ looksLike });
     },
   );
 
@@ -107,9 +99,9 @@ describe('framing test vectors (test/vectors/framing.json)', () => {
   it.each(vectors.datagramFrames.refused)(
     'datagram refused: $description',
     ({ hex, error, reason }) => {
-      const caught = thrown(() => decodeDatagramFrame(bytes(hex)));
-      expect(caught).toMatchObject({ name: error });
-      if (reason !== undefined) expect(caught).toMatchObject({ reason });
+      const refused = caught(() => decodeDatagramFrame(bytes(hex)));
+      expect(refused).toMatchObject({ name: error });
+      if (reason !== undefined) expect(refused).toMatchObject({ reason });
     },
   );
 });
