@@ -23,6 +23,7 @@ import {
   CipherState,
   DEFAULT_NOISE_PROTOCOL,
   DEFAULT_REKEY_INTERVAL,
+  MAX_COALESCED_WRITE,
   MAX_STREAM_FRAGMENT_LENGTH,
   NOISE_MAX_MESSAGE_LENGTH,
   STREAM_FRAME_HEADER_LENGTH,
@@ -322,8 +323,9 @@ function runRawSplit(label, key, messageBytes, messages) {
 /**
  * {@link runRawSplit} plus the whole-buffer copies the channel's design makes, and nothing else:
  * each sealed fragment copied into a fresh frame buffer behind a 4-byte header and, when a message
- * takes more than one frame, the frames copied into one buffer for the write (pollTransmit's
- * coalescing) and the opened fragments copied into one message (reassembly). The difference to {@link runRawSplit} is what those copies cost in
+ * takes more than one frame, the frames copied into one buffer for the write when they fit in
+ * MAX_COALESCED_WRITE (pollTransmit's coalescing) and the opened fragments copied into one message
+ * (reassembly). The difference to {@link runRawSplit} is what those copies cost in
  * place, with the allocator and caches as busy as they are in the channel.
  *
  * @param {string} label
@@ -355,37 +357,43 @@ function runRawSplitCopying(label, key, messageBytes, messages) {
       frames.push(frame);
       wireLength += frame.length;
     }
-    // Like the channel: one frame is written as it is; several are coalesced into one buffer.
-    let wire = frames[0] ?? EMPTY;
-    let at = 0;
-    if (frames.length > 1) {
-      wire = new Uint8Array(wireLength);
+    // Like the channel's pollTransmit: frames that fit together in MAX_COALESCED_WRITE bytes are
+    // joined into one write; larger ones go out as they are.
+    /** @type {{ buffer: Uint8Array, start: number }[]} */
+    const placed = [];
+    if (frames.length > 1 && wireLength <= MAX_COALESCED_WRITE) {
+      const wire = new Uint8Array(wireLength);
+      let at = 0;
       for (const frame of frames) {
         wire.set(frame, at);
+        placed.push({ buffer: wire, start: at });
         at += frame.length;
       }
+    } else {
+      for (const frame of frames) placed.push({ buffer: frame, start: 0 });
     }
     /** @type {Uint8Array[]} */
     const fragments = [];
-    at = 0;
     counter = firstCounter;
-    for (const frame of frames) {
+    frames.forEach((frame, index) => {
+      const { buffer, start: frameStart } = /** @type {{ buffer: Uint8Array, start: number }} */ (
+        placed[index]
+      );
       const length = frame.length - STREAM_FRAME_HEADER_LENGTH - TAG_BYTES;
-      const start = at + STREAM_FRAME_HEADER_LENGTH;
+      const start = frameStart + STREAM_FRAME_HEADER_LENGTH;
       formatNonce(nonce, counter++);
       const decipher = createDecipheriv('chacha20-poly1305', key, nonce, {
         authTagLength: TAG_BYTES,
       });
-      decipher.setAuthTag(wire.subarray(start + length, start + length + TAG_BYTES));
-      fragments.push(decipher.update(wire.subarray(start, start + length)));
+      decipher.setAuthTag(buffer.subarray(start + length, start + length + TAG_BYTES));
+      fragments.push(decipher.update(buffer.subarray(start, start + length)));
       decipher.final();
-      at += frame.length;
-    }
+    });
     // Like the channel: one fragment is the message; several are copied into one.
     let received = fragments[0] ?? EMPTY;
     if (fragments.length > 1) {
       received = new Uint8Array(sent.length);
-      at = 0;
+      let at = 0;
       for (const fragment of fragments) {
         received.set(fragment, at);
         at += fragment.length;
@@ -706,10 +714,15 @@ async function runCase(spec, print) {
     const cut = spec.splitProbe ? extraMicroseconds('rawSplit', 'raw') : 0;
     const copies = extraMicroseconds('rawSplitCopying', base);
     const rest = extraMicroseconds('lanchat', 'rawSplitCopying');
-    const copyCount = framesPerMessage + (framesPerMessage > 1 ? 2 : 0);
+    // Frames are joined for the write only when they fit together in MAX_COALESCED_WRITE bytes.
+    const coalesced =
+      framesPerMessage > 1 &&
+      spec.messageBytes + framesPerMessage * (STREAM_FRAME_HEADER_LENGTH + 1 + TAG_BYTES) <=
+        MAX_COALESCED_WRITE;
+    const copyCount = framesPerMessage + (framesPerMessage > 1 ? 1 : 0) + (coalesced ? 1 : 0);
     const copyNames =
       framesPerMessage > 1
-        ? 'sealed frames, coalesced write, reassembled message'
+        ? `sealed frames, ${coalesced ? 'coalesced write, ' : ''}reassembled message`
         : 'sealed frame behind its header';
     layers = {
       rawMicrosecondsPerMessage: roundSignificant(raw, 3),
