@@ -123,6 +123,27 @@ describe('DatagramChannel handshake', () => {
     expect(pair.a.statistics.handshakeRetransmitted).toBe(2);
   });
 
+  it('answers repeated handshake messages, but never queues more than maxBufferedBytes', () => {
+    const { client, server } = channels({ maxBufferedBytes: 65_536 });
+    const first = client.pollTransmit()!;
+    server.receive(first, 0);
+    const answer = server.pollTransmit()!;
+    // The client never got the answer and repeats itself, many times, while nobody drains.
+    for (let index = 0; index < 2_000; index++) server.receive(first, 0);
+    let queued = 0;
+    for (
+      let datagram = server.pollTransmit();
+      datagram !== undefined;
+      datagram = server.pollTransmit()
+    ) {
+      expect(datagram).toEqual(answer);
+      queued += datagram.length;
+    }
+    expect(queued).toBeLessThanOrEqual(65_536);
+    expect(queued).toBeGreaterThan(65_536 - answer.length);
+    expect(server.statistics.handshakeDuplicate).toBe(2_000);
+  });
+
   it('refuses to send before the handshake and messages that do not fit a datagram', () => {
     const { client } = channels();
     expect(() => client.send(text.encode('x'))).toThrow(InvalidStateError);

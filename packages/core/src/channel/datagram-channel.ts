@@ -403,9 +403,16 @@ export class DatagramChannel {
     if (number < this.#handshakeNumber) {
       // The peer did not get our answer and repeated itself: answer again (once per repeat).
       this.#statistics.handshakeDuplicate++;
-      // Our last message answered the peer message just before it, number (ours - 1).
-      if (this.#lastHandshake !== undefined && number === this.#handshakeNumber - 2)
-        this.#outgoing.push(this.#lastHandshake);
+      // Our last message answered the peer message just before it, number (ours - 1). Repeats are
+      // answered only while the output queue has room: the peer retransmits anyway.
+      const answer = this.#lastHandshake;
+      if (
+        answer !== undefined &&
+        number === this.#handshakeNumber - 2 &&
+        this.#outgoing.bytes + answer.length <= this.#limits.maxBufferedBytes
+      ) {
+        this.#outgoing.push(answer);
+      }
       return;
     }
     const handshake = this.#handshake;
