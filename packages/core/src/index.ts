@@ -198,6 +198,8 @@ export {
   type ChannelState,
   MAX_COALESCED_WRITE,
   MAX_STREAM_FRAGMENT_LENGTH,
+  MAX_STREAM_PLAINTEXT_LENGTH,
+  STREAM_RECORD_HEADER_LENGTH,
   StreamChannel,
 } from './channel/stream-channel.js';
 export {
@@ -219,3 +221,34 @@ export {
   ReplayWindow,
   type ReplayWindowOptions,
 } from './channel/replay-window.js';
+
+export {
+  InvalidNameError,
+  InvalidTextError,
+  MalformedSessionMessageError,
+  type NameKind,
+} from './errors/session-errors.js';
+export {
+  DEFAULT_MAX_TEXT_BYTES,
+  DEFAULT_ROOM,
+  MAX_NAME_LENGTH,
+  MAX_PASSWORD_BYTES,
+  checkName,
+  checkNickname,
+  checkPassword,
+  checkRoomName,
+  checkText,
+  nameKey,
+} from './session/names.js';
+export { Secret } from './session/secret.js';
+export { keyFingerprint } from './session/fingerprint.js';
+export { LoginLimiter, type LoginLimiterOptions } from './session/login-limiter.js';
+export {
+  CHAT_CAPABILITY,
+  DEFAULT_DEAD_TIMEOUT,
+  DEFAULT_KEEPALIVE_INTERVAL,
+  LOGIN_REQUIRED_CAPABILITY,
+} from './session/session-options.js';
+export * from './session/session-messages.js';
+export * from './session/chat-server.js';
+export * from './session/chat-client.js';

@@ -1,0 +1,646 @@
+/**
+ * The messages of the chat session protocol (docs/protocol.md, section 8) and their encoding:
+ * one kind byte, then a MessagePack map whose `type` names the message.
+ *
+ * @module
+ */
+
+import { decode, encode } from '@msgpack/msgpack';
+import { MalformedSessionMessageError } from '../errors/session-errors.js';
+
+/** First byte of a session message that carries a control message (MessagePack). */
+export const CONTROL_MESSAGE_KIND = 0x00;
+
+/** How present a user says they are. */
+export type Presence = 'online' | 'away' | 'busy';
+
+/** Why a user left a room or the server. */
+export type LeaveReason = 'left' | 'bye' | 'disconnected' | 'timeout' | 'too-slow' | 'shutdown';
+
+// ---------------------------------------------------------------------------------------------
+// Client to server. Every request carries `id`, a number the client never reuses on a connection;
+// the server answers it with a message whose `re` is that id.
+
+/** Log in (the first message after the handshake): pick a nickname, give credentials. */
+export interface LoginRequest {
+  readonly type: 'login';
+  readonly id: number;
+  /** The nickname wanted; on an account server it defaults to the username. */
+  readonly nick?: string;
+  /** Account name, on a server that requires login. */
+  readonly user?: string;
+  /** Password, on a server that requires login. */
+  readonly password?: string;
+  /** Rooms to (re)join besides the default room, e.g. after a reconnection. */
+  readonly rooms?: readonly string[];
+}
+
+/** Change nickname. */
+export interface NickRequest {
+  readonly type: 'nick';
+  readonly id: number;
+  readonly nick: string;
+}
+
+/** Join a room, creating it if it does not exist. */
+export interface JoinRequest {
+  readonly type: 'join';
+  readonly id: number;
+  readonly room: string;
+}
+
+/** Leave a room. */
+export interface LeaveRequest {
+  readonly type: 'leave';
+  readonly id: number;
+  readonly room: string;
+}
+
+/** Ask for the list of rooms. */
+export interface RoomsRequest {
+  readonly type: 'rooms';
+  readonly id: number;
+}
+
+/** Ask for the list of users, of one room or of the whole server. */
+export interface UsersRequest {
+  readonly type: 'users';
+  readonly id: number;
+  readonly room?: string;
+}
+
+/** A message to a room. `ts` is the sender's clock, in milliseconds since 1970. */
+export interface SayRequest {
+  readonly type: 'say';
+  readonly id: number;
+  readonly ts: number;
+  readonly room: string;
+  readonly text: string;
+}
+
+/**
+ * A private message to one user. With `chat: true` it belongs to the consent chat with that user,
+ * and the server refuses it unless both have agreed to chat.
+ */
+export interface PrivateRequest {
+  readonly type: 'private';
+  readonly id: number;
+  readonly ts: number;
+  readonly to: string;
+  readonly text: string;
+  readonly chat?: boolean;
+}
+
+/** Ask a user for a private chat (or accept theirs: two requests make a chat). */
+export interface ChatRequest {
+  readonly type: 'chat-request';
+  readonly id: number;
+  readonly nick: string;
+}
+
+/** Accept a user's request for a private chat. */
+export interface ChatAcceptRequest {
+  readonly type: 'chat-accept';
+  readonly id: number;
+  readonly nick: string;
+}
+
+/** Decline a user's request for a private chat. */
+export interface ChatDeclineRequest {
+  readonly type: 'chat-decline';
+  readonly id: number;
+  readonly nick: string;
+}
+
+/** End the private chat with a user (or withdraw one's request). */
+export interface ChatEndRequest {
+  readonly type: 'chat-end';
+  readonly id: number;
+  readonly nick: string;
+}
+
+/** Say how present one is. */
+export interface PresenceRequest {
+  readonly type: 'presence';
+  readonly id: number;
+  readonly presence: Presence;
+}
+
+/** Keepalive: the other side answers with a `pong` carrying the same `n`. Either side may ping. */
+export interface Ping {
+  readonly type: 'ping';
+  readonly n: number;
+}
+
+/** The answer to a {@link Ping}. */
+export interface Pong {
+  readonly type: 'pong';
+  readonly n: number;
+}
+
+/** Goodbye: the sender ends the session; the secure channel's close follows. Either side. */
+export interface Bye {
+  readonly type: 'bye';
+  readonly reason?: string;
+}
+
+/** Everything a client sends. */
+export type ClientMessage =
+  | LoginRequest
+  | NickRequest
+  | JoinRequest
+  | LeaveRequest
+  | RoomsRequest
+  | UsersRequest
+  | SayRequest
+  | PrivateRequest
+  | ChatRequest
+  | ChatAcceptRequest
+  | ChatDeclineRequest
+  | ChatEndRequest
+  | PresenceRequest
+  | Ping
+  | Pong
+  | Bye;
+
+// ---------------------------------------------------------------------------------------------
+// Server to client.
+
+/** Login succeeded. */
+export interface Welcome {
+  readonly type: 'welcome';
+  readonly re: number;
+  /** The nickname this session has. */
+  readonly nick: string;
+  /** The account logged in, on an account server. */
+  readonly user?: string;
+  /** The server's name, for display. */
+  readonly server: string;
+  /** Whether the server requires login. */
+  readonly accounts: boolean;
+  /** The default room. */
+  readonly lobby: string;
+  /** The rooms this session is in. */
+  readonly rooms: readonly string[];
+  /** The longest text the server relays, in bytes of UTF-8. */
+  readonly maxText: number;
+}
+
+/** Login failed; the connection stays open for another try unless `code` is `rate-limited`. */
+export interface LoginFailed {
+  readonly type: 'login-failed';
+  readonly re: number;
+  readonly code: string;
+  readonly message: string;
+  /** Milliseconds to wait before the next try (code `rate-limited`). */
+  readonly retryAfter?: number;
+}
+
+/** A request succeeded (`say`, `private`: the message was delivered to the server and relayed). */
+export interface Ack {
+  readonly type: 'ack';
+  readonly re: number;
+}
+
+/** A request failed, with a stable code (docs/errors.md) and a message for people. */
+export interface Nack {
+  readonly type: 'nack';
+  readonly re: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** This session joined a room (after `join`, or at login), with who is there. */
+export interface RoomJoined {
+  readonly type: 'room-joined';
+  readonly re?: number;
+  readonly room: string;
+  readonly members: readonly string[];
+}
+
+/** This session left a room. */
+export interface RoomLeft {
+  readonly type: 'room-left';
+  readonly re?: number;
+  readonly room: string;
+}
+
+/** One room in a {@link RoomList}. */
+export interface RoomInfo {
+  readonly name: string;
+  readonly members: number;
+}
+
+/** The answer to `rooms`. */
+export interface RoomList {
+  readonly type: 'room-list';
+  readonly re: number;
+  readonly rooms: readonly RoomInfo[];
+}
+
+/** One user in a {@link UserList}. */
+export interface UserInfo {
+  readonly nick: string;
+  readonly presence: Presence;
+  readonly rooms: readonly string[];
+}
+
+/** The answer to `users`. */
+export interface UserList {
+  readonly type: 'user-list';
+  readonly re: number;
+  readonly room?: string;
+  readonly users: readonly UserInfo[];
+  /** Users left out of a very long list. */
+  readonly more?: number;
+}
+
+/** A message in a room. `id` is the server's; `ts` is the sender's clock. */
+export interface RoomMessage {
+  readonly type: 'message';
+  readonly id: number;
+  readonly ts: number;
+  readonly room: string;
+  readonly from: string;
+  readonly text: string;
+}
+
+/** A private message (`chat: true` inside a consent chat). */
+export interface PrivateMessage {
+  readonly type: 'private';
+  readonly id: number;
+  readonly ts: number;
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+  readonly chat: boolean;
+}
+
+/** Someone joined a room this session is in. */
+export interface UserJoined {
+  readonly type: 'user-joined';
+  readonly room: string;
+  readonly nick: string;
+}
+
+/** Someone left a room this session is in. */
+export interface UserLeft {
+  readonly type: 'user-left';
+  readonly room: string;
+  readonly nick: string;
+  readonly reason: LeaveReason;
+}
+
+/** Someone connected to the server (logged in). */
+export interface UserConnected {
+  readonly type: 'user-connected';
+  readonly nick: string;
+}
+
+/** Someone left the server. */
+export interface UserDisconnected {
+  readonly type: 'user-disconnected';
+  readonly nick: string;
+  readonly reason: LeaveReason;
+}
+
+/** Someone changed nickname (this session too: then `old` is this session's old nickname). */
+export interface NickChanged {
+  readonly type: 'nick-changed';
+  readonly old: string;
+  readonly nick: string;
+}
+
+/** Someone changed presence. */
+export interface PresenceChanged {
+  readonly type: 'presence-changed';
+  readonly nick: string;
+  readonly presence: Presence;
+}
+
+/** Someone asks this session for a private chat. */
+export interface ChatRequested {
+  readonly type: 'chat-requested';
+  readonly nick: string;
+}
+
+/** Both sides agreed: the private chat with `nick` is open. */
+export interface ChatStarted {
+  readonly type: 'chat-started';
+  readonly nick: string;
+}
+
+/** `nick` declined this session's request. */
+export interface ChatDeclined {
+  readonly type: 'chat-declined';
+  readonly nick: string;
+}
+
+/** The private chat with `nick` ended (or its request was withdrawn); `by` says who ended it. */
+export interface ChatEnded {
+  readonly type: 'chat-ended';
+  readonly nick: string;
+  readonly by: string;
+}
+
+/** The server is shutting down; the session ends right after. */
+export interface Shutdown {
+  readonly type: 'shutdown';
+  readonly message: string;
+}
+
+/** The server ends this session for a reason (`code`), e.g. `too-slow` or `idle-timeout`. */
+export interface SessionError {
+  readonly type: 'error';
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Everything a server sends. */
+export type ServerMessage =
+  | Welcome
+  | LoginFailed
+  | Ack
+  | Nack
+  | RoomJoined
+  | RoomLeft
+  | RoomList
+  | UserList
+  | RoomMessage
+  | PrivateMessage
+  | UserJoined
+  | UserLeft
+  | UserConnected
+  | UserDisconnected
+  | NickChanged
+  | PresenceChanged
+  | ChatRequested
+  | ChatStarted
+  | ChatDeclined
+  | ChatEnded
+  | Shutdown
+  | SessionError
+  | Ping
+  | Pong
+  | Bye;
+
+// ---------------------------------------------------------------------------------------------
+// Schemas: what each field must be. A decoded message must match exactly: no missing required
+// field, no unknown field, no field of the wrong type (lenient parsers smuggle data).
+
+type FieldKind =
+  'string' | 'uint' | 'bool' | 'strings' | 'presence' | 'reason' | { readonly objects: Schema };
+
+interface Field {
+  readonly kind: FieldKind;
+  readonly optional: boolean;
+}
+
+type Schema = Readonly<Record<string, Field>>;
+
+function required(kind: FieldKind): Field {
+  return { kind, optional: false };
+}
+
+function optional(kind: FieldKind): Field {
+  return { kind, optional: true };
+}
+
+/** Longest string field, in UTF-16 code units, before the session's own rules apply. */
+const MAX_STRING_FIELD = 65_536;
+/** Longest array field. */
+const MAX_ARRAY_FIELD = 100_000;
+
+const PRESENCES: ReadonlySet<string> = new Set<Presence>(['online', 'away', 'busy']);
+const LEAVE_REASONS: ReadonlySet<string> = new Set<LeaveReason>([
+  'left',
+  'bye',
+  'disconnected',
+  'timeout',
+  'too-slow',
+  'shutdown',
+]);
+
+const id = required('uint');
+const re = required('uint');
+const nick = required('string');
+const room = required('string');
+const text = required('string');
+const ts = required('uint');
+
+const SHARED_SCHEMAS = {
+  ping: { n: required('uint') },
+  pong: { n: required('uint') },
+  bye: { reason: optional('string') },
+} satisfies Record<string, Schema>;
+
+const CLIENT_SCHEMAS: Readonly<Record<ClientMessage['type'], Schema>> = {
+  ...SHARED_SCHEMAS,
+  login: {
+    id,
+    nick: optional('string'),
+    user: optional('string'),
+    password: optional('string'),
+    rooms: optional('strings'),
+  },
+  nick: { id, nick },
+  join: { id, room },
+  leave: { id, room },
+  rooms: { id },
+  users: { id, room: optional('string') },
+  say: { id, ts, room, text },
+  private: { id, ts, to: nick, text, chat: optional('bool') },
+  'chat-request': { id, nick },
+  'chat-accept': { id, nick },
+  'chat-decline': { id, nick },
+  'chat-end': { id, nick },
+  presence: { id, presence: required('presence') },
+};
+
+const SERVER_SCHEMAS: Readonly<Record<ServerMessage['type'], Schema>> = {
+  ...SHARED_SCHEMAS,
+  welcome: {
+    re,
+    nick,
+    user: optional('string'),
+    server: required('string'),
+    accounts: required('bool'),
+    lobby: room,
+    rooms: required('strings'),
+    maxText: required('uint'),
+  },
+  'login-failed': {
+    re,
+    code: required('string'),
+    message: required('string'),
+    retryAfter: optional('uint'),
+  },
+  ack: { re },
+  nack: { re, code: required('string'), message: required('string') },
+  'room-joined': { re: optional('uint'), room, members: required('strings') },
+  'room-left': { re: optional('uint'), room },
+  'room-list': {
+    re,
+    rooms: required({ objects: { name: required('string'), members: required('uint') } }),
+  },
+  'user-list': {
+    re,
+    room: optional('string'),
+    users: required({
+      objects: { nick, presence: required('presence'), rooms: required('strings') },
+    }),
+    more: optional('uint'),
+  },
+  message: { id, ts, room, from: nick, text },
+  private: { id, ts, from: nick, to: nick, text, chat: required('bool') },
+  'user-joined': { room, nick },
+  'user-left': { room, nick, reason: required('reason') },
+  'user-connected': { nick },
+  'user-disconnected': { nick, reason: required('reason') },
+  'nick-changed': { old: nick, nick },
+  'presence-changed': { nick, presence: required('presence') },
+  'chat-requested': { nick },
+  'chat-started': { nick },
+  'chat-declined': { nick },
+  'chat-ended': { nick, by: nick },
+  shutdown: { message: required('string') },
+  error: { code: required('string'), message: required('string') },
+};
+
+function fail(message: string): never {
+  throw new MalformedSessionMessageError(message);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Uint8Array)
+  );
+}
+
+function checkValue(kind: FieldKind, value: unknown, where: string): void {
+  switch (kind) {
+    case 'string':
+      if (typeof value !== 'string' || value.length > MAX_STRING_FIELD) {
+        fail(`${where} must be a string of at most ${MAX_STRING_FIELD} characters`);
+      }
+      return;
+    case 'uint':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+        fail(`${where} must be an unsigned integer below 2^53`);
+      }
+      return;
+    case 'bool':
+      if (typeof value !== 'boolean') fail(`${where} must be true or false`);
+      return;
+    case 'presence':
+      if (typeof value !== 'string' || !PRESENCES.has(value)) {
+        fail(`${where} must be one of ${[...PRESENCES].join(', ')}`);
+      }
+      return;
+    case 'reason':
+      if (typeof value !== 'string' || !LEAVE_REASONS.has(value)) {
+        fail(`${where} must be one of ${[...LEAVE_REASONS].join(', ')}`);
+      }
+      return;
+    case 'strings':
+      if (!Array.isArray(value) || value.length > MAX_ARRAY_FIELD) {
+        fail(`${where} must be an array of strings`);
+      }
+      value.forEach((item, index) => {
+        checkValue('string', item, `${where}[${index}]`);
+      });
+      return;
+    default:
+      if (!Array.isArray(value) || value.length > MAX_ARRAY_FIELD) {
+        fail(`${where} must be an array of maps`);
+      }
+      value.forEach((item, index) => {
+        checkFields(kind.objects, item, `${where}[${index}]`);
+      });
+  }
+}
+
+function checkFields(schema: Schema, value: unknown, where: string, skip?: string): void {
+  if (!isRecord(value)) fail(`${where} must be a map`);
+  for (const key of Object.keys(value)) {
+    if (key !== skip && !Object.hasOwn(schema, key)) fail(`${where} has an unknown field "${key}"`);
+  }
+  for (const [name, field] of Object.entries(schema)) {
+    const fieldValue = value[name];
+    if (fieldValue === undefined) {
+      if (!field.optional) fail(`${where} lacks the field "${name}"`);
+      continue;
+    }
+    checkValue(field.kind, fieldValue, `${where}.${name}`);
+  }
+}
+
+function decodeMessage(
+  schemas: Readonly<Record<string, Schema>>,
+  bytes: Uint8Array,
+  from: string,
+): Record<string, unknown> {
+  if (bytes[0] !== CONTROL_MESSAGE_KIND) {
+    fail(
+      bytes.length === 0
+        ? `the ${from} sent an empty session message`
+        : `the ${from} sent a session message of unknown kind ${String(bytes[0])}`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = decode(bytes.subarray(1), {
+      maxStrLength: MAX_STRING_FIELD * 3,
+      maxArrayLength: MAX_ARRAY_FIELD,
+      maxMapLength: 64,
+      maxBinLength: 0,
+      maxExtLength: 0,
+    });
+  } catch (error) {
+    throw new MalformedSessionMessageError(
+      `the ${from} sent a message that is not valid MessagePack`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (!isRecord(value)) fail(`the ${from} sent a message that is not a map`);
+  const type = value['type'];
+  if (typeof type !== 'string' || !Object.hasOwn(schemas, type)) {
+    fail(
+      `the ${from} sent a message of unknown type ${typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : typeof type}`,
+    );
+  }
+  checkFields(schemas[type]!, value, `the ${from}'s "${type}" message`, 'type');
+  return value;
+}
+
+/** Encodes a control message: the kind byte, then MessagePack. */
+export function encodeSessionMessage(message: ClientMessage | ServerMessage): Uint8Array {
+  const body = encode(message, { ignoreUndefined: true });
+  const output = new Uint8Array(body.length + 1);
+  output[0] = CONTROL_MESSAGE_KIND;
+  output.set(body, 1);
+  return output;
+}
+
+/**
+ * Decodes and checks a message from a client.
+ *
+ * @throws {@link MalformedSessionMessageError} when the bytes are not a valid client message.
+ */
+export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
+  return decodeMessage(CLIENT_SCHEMAS, bytes, 'client') as unknown as ClientMessage;
+}
+
+/**
+ * Decodes and checks a message from a server.
+ *
+ * @throws {@link MalformedSessionMessageError} when the bytes are not a valid server message.
+ */
+export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
+  return decodeMessage(SERVER_SCHEMAS, bytes, 'server') as unknown as ServerMessage;
+}

@@ -1,0 +1,20 @@
+/**
+ * Constants shared by the client and server sides of the chat session.
+ *
+ * @module
+ */
+
+/** The capability both sides announce in the handshake to say they speak the chat session. */
+export const CHAT_CAPABILITY = 'chat';
+
+/** The capability a server announces when it requires login with a username and password. */
+export const LOGIN_REQUIRED_CAPABILITY = 'login-required';
+
+/** Default interval of client keepalive pings when nothing else is sent or received, in ms: 30 s. */
+export const DEFAULT_KEEPALIVE_INTERVAL = 30_000;
+
+/**
+ * Default time without a byte from the server after which a client gives the connection up as
+ * dead, in ms: 75 s (two keepalive pings unanswered, and some).
+ */
+export const DEFAULT_DEAD_TIMEOUT = 75_000;
