@@ -106,6 +106,7 @@ export {
   DEFAULT_MAX_STREAM_FRAME_LENGTH,
   STREAM_FRAME_HEADER_LENGTH,
   STREAM_FRAME_LENGTH_CEILING,
+  checkLimit,
 } from './frame/limits.js';
 export {
   StreamFrameDecoder,

@@ -5,6 +5,7 @@ import { InvalidNameError, InvalidTextError } from '../errors/session-errors.js'
 import { encodeStreamFrame } from '../frame/stream-frame.js';
 import { encodeSessionMessage } from './session-messages.js';
 import { keyFingerprint } from './fingerprint.js';
+import { ChatClient } from './chat-client.js';
 import { InvalidArgumentError } from '../errors/lanchat-error.js';
 import { StreamChannel } from '../channel/stream-channel.js';
 import { CHAT_CAPABILITY } from './session-options.js';
@@ -549,14 +550,15 @@ describe('chat session: hostile and slow clients', () => {
   it('answers an HTTP request with a plain-text 400 and keeps serving', () => {
     const network = new ChatNetwork();
     const stranger = network.server.accept(network.now, '10.0.0.99')!;
-    network.server.pollTransmitFor(stranger);
     network.server.receive(
       stranger,
       new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
       network.now,
     );
     const reply = new TextDecoder().decode(network.server.pollTransmitFor(stranger));
+    // The answer is all the stranger gets: no lanchat preamble before it.
     expect(reply).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(network.server.pollTransmitFor(stranger)).toBeUndefined();
     expect(reply).toContain('lanchat connect HOST[:PORT]');
     expect(network.server.nextEvent()).toMatchObject({
       type: 'connection-failed',
@@ -624,5 +626,21 @@ describe('keyFingerprint', () => {
     expect(InvalidArgumentError.isInstance(caught(() => keyFingerprint(new Uint8Array(31))))).toBe(
       true,
     );
+  });
+});
+
+describe('ChatServer output', () => {
+  it('hands out handshake answers the channel queued by itself, after everything was drained', () => {
+    const network = new ChatNetwork();
+    const connection = network.server.accept(network.now)!;
+    // Nothing before the client's first bytes: its preamble, then its first handshake message.
+    expect(network.server.pollTransmit()).toBeUndefined();
+    const client = new ChatClient({ now: network.now });
+    const hello = client.pollTransmit()!;
+    network.server.receive(connection, hello.subarray(0, 10), network.now);
+    expect(network.server.pollTransmit()?.data).toEqual(hello.subarray(0, 10));
+    expect(network.server.pollTransmit()).toBeUndefined();
+    network.server.receive(connection, hello.subarray(10), network.now);
+    expect(network.server.pollTransmit()?.connection).toBe(connection);
   });
 });

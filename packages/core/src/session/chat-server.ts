@@ -253,6 +253,11 @@ interface Connection {
   user: User | undefined;
   pendingLogin: PendingLogin | undefined;
   byeReceived: boolean;
+  /**
+   * Whether the client's first bytes were lanchat's. The server holds its own preamble back until
+   * then, so that a stranger (a browser) gets a clean plain-text answer and nothing else.
+   */
+  heard: boolean;
 }
 
 interface User {
@@ -468,10 +473,10 @@ export class ChatServer {
       user: undefined,
       pendingLogin: undefined,
       byeReceived: false,
+      heard: false,
     };
     this.#connections.set(connection.id, connection);
     this.#pending++;
-    this.#dirty.add(connection);
     return connection.id;
   }
 
@@ -484,6 +489,8 @@ export class ChatServer {
       connection,
       () => {
         connection.channel.receive(data, now);
+        // The channel checks the preamble as its first bytes arrive and throws on a stranger's.
+        connection.heard = true;
       },
       now,
     );
@@ -683,12 +690,14 @@ export class ChatServer {
       connection.raw = undefined;
       return raw;
     }
-    if (connection.channel.error !== undefined) return undefined;
+    if (!connection.heard || connection.channel.error !== undefined) return undefined;
     return connection.channel.pollTransmit();
   }
 
   /** Runs one step of a connection: a protocol error fails that connection only. */
   #step(connection: Connection, step: () => void, now: number): void {
+    // The channel may queue output of its own (handshake messages, the answer to a close).
+    this.#dirty.add(connection);
     try {
       step();
       this.#drainChannel(connection, now);

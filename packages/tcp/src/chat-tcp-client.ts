@@ -1,0 +1,540 @@
+/**
+ * The chat client over TCP: a node:net socket driving core's sans-I/O {@link ChatClient}, with
+ * server-key checking and automatic reconnection.
+ *
+ * @module
+ */
+
+import { type Socket, connect } from 'node:net';
+import {
+  ChatClient,
+  type ChatClientOptions,
+  type ClientEvent,
+  InvalidStateError,
+  type LoginDetails,
+  type Presence,
+  checkLimit,
+} from '@lanchat/core';
+import { DEFAULT_PORT } from './chat-tcp-server.js';
+
+/** How the client reconnects after losing its connection. */
+export interface ReconnectOptions {
+  /** First wait, in ms. Default 250. */
+  readonly initialDelay?: number;
+  /** Longest wait, in ms. Default 15 000. */
+  readonly maxDelay?: number;
+  /** Tries before giving up. Default unlimited. */
+  readonly maxAttempts?: number;
+}
+
+/** The TCP connection is being opened (`attempt` 0 is the first connection). */
+export interface ConnectingEvent {
+  readonly type: 'connecting';
+  readonly host: string;
+  readonly port: number;
+  readonly attempt: number;
+}
+
+/** The connection was lost; the client tries again after `delay` ms. */
+export interface ReconnectScheduledEvent {
+  readonly type: 'reconnect-scheduled';
+  readonly attempt: number;
+  readonly delay: number;
+  /** Why the previous connection ended, for people. */
+  readonly reason: string;
+}
+
+/** After a reconnection the session is back: logged in again, rooms rejoined. */
+export interface ReconnectedEvent {
+  readonly type: 'reconnected';
+  readonly attempt: number;
+  readonly nick: string;
+  readonly rooms: readonly string[];
+}
+
+/** A socket error (refused, reset, unreachable...). */
+export interface ConnectionErrorEvent {
+  readonly type: 'connection-error';
+  readonly error: Error;
+}
+
+/** The server's key was refused by `verifyServerKey`; the client stops. */
+export interface ServerKeyRejectedEvent {
+  readonly type: 'server-key-rejected';
+  readonly serverKey: Uint8Array;
+}
+
+/** The client stopped for good (after bye, a refused key, a failed first login, or abort). */
+export interface ClientStoppedEvent {
+  readonly type: 'client-stopped';
+  readonly reason: string;
+}
+
+/** What a {@link ChatTcpClient} reports: the session's events and the connection's. */
+export type TcpClientEvent =
+  | ClientEvent
+  | ConnectingEvent
+  | ReconnectScheduledEvent
+  | ReconnectedEvent
+  | ConnectionErrorEvent
+  | ServerKeyRejectedEvent
+  | ClientStoppedEvent;
+
+/** Options of {@link connectChat}. */
+export interface ChatTcpClientOptions extends Omit<ChatClientOptions, 'now'> {
+  readonly host: string;
+  /** Default {@link DEFAULT_PORT}. */
+  readonly port?: number;
+  /** What to log in with. Called again before each reconnection's login. */
+  readonly login: LoginDetails | (() => LoginDetails);
+  /**
+   * Decides whether to trust the server's key (pinning): resolve false to refuse it. Called after
+   * every handshake, before any credential is sent. Default: trust any key.
+   */
+  readonly verifyServerKey?: (serverKey: Uint8Array) => boolean | Promise<boolean>;
+  /** False to never reconnect. Default: reconnect with backoff. */
+  readonly reconnect?: false | ReconnectOptions;
+  /** Aborting closes the connection at once and stops the client. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds to open the TCP connection. Default 10 000. */
+  readonly connectTimeout?: number;
+  /** Receives every event. Must not throw. */
+  readonly onEvent: (event: TcpClientEvent) => void;
+}
+
+/**
+ * A chat client on TCP. Made by {@link connectChat}.
+ *
+ * The request methods act on the current session and return the request id; they throw
+ * `InvalidStateError` while there is no logged-in session (between reconnections, say).
+ */
+export class ChatTcpClient {
+  readonly #options: ChatTcpClientOptions;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #connectTimeout: number;
+  readonly #reconnect: Required<ReconnectOptions> | undefined;
+  #session: ChatClient | undefined;
+  #socket: Socket | undefined;
+  #attempt = 0;
+  #everLoggedIn = false;
+  #stopped = false;
+  #byeRequested = false;
+  #flushScheduled: NodeJS.Immediate | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #connectTimer: NodeJS.Timeout | undefined;
+  /** The nickname and rooms to restore after a reconnection. */
+  #nick: string | undefined;
+  #rooms: readonly string[] = [];
+  #stoppedPromise: Promise<void>;
+  #resolveStopped: () => void = () => undefined;
+  readonly #onAbort = (): void => {
+    this.#stop('aborted');
+  };
+
+  /** @internal Use {@link connectChat}. */
+  constructor(options: ChatTcpClientOptions) {
+    this.#options = options;
+    this.#host = options.host;
+    this.#port = checkLimit('port', options.port, DEFAULT_PORT, 1, 65_535);
+    this.#connectTimeout = checkLimit('connectTimeout', options.connectTimeout, 10_000, 1, 600_000);
+    const reconnect = options.reconnect;
+    this.#reconnect =
+      reconnect === false
+        ? undefined
+        : {
+            initialDelay: checkLimit('initialDelay', reconnect?.initialDelay, 250, 1, 600_000),
+            maxDelay: checkLimit('maxDelay', reconnect?.maxDelay, 15_000, 1, 3_600_000),
+            maxAttempts: reconnect?.maxAttempts ?? Infinity,
+          };
+    this.#stoppedPromise = new Promise((resolve) => {
+      this.#resolveStopped = resolve;
+    });
+    if (options.signal?.aborted === true) {
+      this.#stop('aborted');
+      return;
+    }
+    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#open();
+  }
+
+  /** The current session, if connected. */
+  get session(): ChatClient | undefined {
+    return this.#session;
+  }
+
+  /** Whether the session is logged in now. */
+  get online(): boolean {
+    return this.#session?.state === 'online';
+  }
+
+  /** Resolves when the client has stopped for good and released its socket and timers. */
+  get stopped(): Promise<void> {
+    return this.#stoppedPromise;
+  }
+
+  /** Logs in again on the current session (after a `login-failed`), with other details. */
+  login(details: LoginDetails): number {
+    return this.#act((session, now) => session.login(details, now));
+  }
+
+  /** See {@link ChatClient.say}. */
+  say(room: string, text: string): number {
+    return this.#act((session, now) => session.say(room, text, now));
+  }
+
+  /** See {@link ChatClient.sendPrivate}. */
+  sendPrivate(nick: string, text: string, options: { readonly chat?: boolean } = {}): number {
+    return this.#act((session, now) => session.sendPrivate(nick, text, now, options));
+  }
+
+  /** See {@link ChatClient.setNick}. */
+  setNick(nick: string): number {
+    return this.#act((session, now) => session.setNick(nick, now));
+  }
+
+  /** See {@link ChatClient.join}. */
+  join(room: string): number {
+    return this.#act((session, now) => session.join(room, now));
+  }
+
+  /** See {@link ChatClient.leave}. */
+  leave(room: string): number {
+    return this.#act((session, now) => session.leave(room, now));
+  }
+
+  /** See {@link ChatClient.listRooms}. */
+  listRooms(): number {
+    return this.#act((session, now) => session.listRooms(now));
+  }
+
+  /** See {@link ChatClient.listUsers}. */
+  listUsers(room?: string): number {
+    return this.#act((session, now) => session.listUsers(room, now));
+  }
+
+  /** See {@link ChatClient.requestChat}. */
+  requestChat(nick: string): number {
+    return this.#act((session, now) => session.requestChat(nick, now));
+  }
+
+  /** See {@link ChatClient.acceptChat}. */
+  acceptChat(nick: string): number {
+    return this.#act((session, now) => session.acceptChat(nick, now));
+  }
+
+  /** See {@link ChatClient.declineChat}. */
+  declineChat(nick: string): number {
+    return this.#act((session, now) => session.declineChat(nick, now));
+  }
+
+  /** See {@link ChatClient.endChat}. */
+  endChat(nick: string): number {
+    return this.#act((session, now) => session.endChat(nick, now));
+  }
+
+  /** See {@link ChatClient.setPresence}. */
+  setPresence(presence: Presence): number {
+    return this.#act((session, now) => session.setPresence(presence, now));
+  }
+
+  /**
+   * Says goodbye and stops: no reconnection follows. Resolves when the socket has closed (at most
+   * `connectTimeout` later).
+   */
+  bye(reason?: string): Promise<void> {
+    this.#byeRequested = true;
+    const session = this.#session;
+    if (session === undefined || this.#socket === undefined) {
+      this.#stop('bye');
+      return this.#stoppedPromise;
+    }
+    session.bye(Date.now(), reason);
+    this.#flush();
+    // A server that never answers the goodbye does not hold the client.
+    this.#clearTimer();
+    this.#timer = setTimeout(() => {
+      this.#stop('bye');
+    }, this.#connectTimeout);
+    return this.#stoppedPromise;
+  }
+
+  /** Closes the connection at once, without a goodbye, and stops. */
+  destroy(): void {
+    this.#stop('destroyed');
+  }
+
+  #act(action: (session: ChatClient, now: number) => number): number {
+    const session = this.#session;
+    if (session === undefined) throw new InvalidStateError('not connected (reconnecting?)');
+    const id = action(session, Date.now());
+    this.#scheduleFlush();
+    return id;
+  }
+
+  #emit(event: TcpClientEvent): void {
+    this.#options.onEvent(event);
+  }
+
+  #open(): void {
+    this.#emit({ type: 'connecting', host: this.#host, port: this.#port, attempt: this.#attempt });
+    const socket = connect({ host: this.#host, port: this.#port, noDelay: true });
+    this.#socket = socket;
+    const session = new ChatClient({ ...this.#options, now: Date.now() });
+    this.#session = session;
+    this.#connectTimer = setTimeout(() => {
+      socket.destroy(new Error(`connecting to ${this.#host}:${this.#port} timed out`));
+    }, this.#connectTimeout);
+    socket.once('connect', () => {
+      clearTimeout(this.#connectTimer);
+      this.#connectTimer = undefined;
+      this.#flush();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (this.#session !== session) return;
+      session.receive(chunk, Date.now());
+      this.#scheduleFlush();
+    });
+    socket.on('end', () => {
+      if (this.#session !== session) return;
+      session.receiveEnd(Date.now());
+      this.#flush();
+    });
+    socket.on('drain', () => {
+      this.#scheduleFlush();
+    });
+    socket.on('error', (error) => {
+      this.#emit({ type: 'connection-error', error });
+    });
+    socket.on('close', () => {
+      clearTimeout(this.#connectTimer);
+      this.#connectTimer = undefined;
+      if (this.#socket === socket) this.#socket = undefined;
+      if (this.#session === session) {
+        session.connectionLost();
+        this.#drainEvents(session);
+        this.#afterClose(session);
+      }
+    });
+  }
+
+  #scheduleFlush(): void {
+    this.#flushScheduled ??= setImmediate(() => {
+      this.#flushScheduled = undefined;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    const session = this.#session;
+    if (session === undefined) return;
+    this.#drainEvents(session);
+    const socket = this.#socket;
+    if (socket !== undefined && !socket.connecting && socket.writable) {
+      // Coalesced by the channel: one write per turn for what was queued in it.
+      for (let data = session.pollTransmit(); data !== undefined; data = session.pollTransmit()) {
+        if (!socket.write(data)) break;
+      }
+    }
+    this.#armTimer(session);
+  }
+
+  #drainEvents(session: ChatClient): void {
+    for (let event = session.nextEvent(); event !== undefined; event = session.nextEvent()) {
+      this.#emit(event);
+      switch (event.type) {
+        case 'server-identified':
+          this.#checkServer(session, event.serverKey);
+          break;
+        case 'login-succeeded':
+          this.#nick = event.nick;
+          if (this.#everLoggedIn) {
+            this.#emit({
+              type: 'reconnected',
+              attempt: this.#attempt,
+              nick: event.nick,
+              rooms: session.rooms,
+            });
+          }
+          this.#everLoggedIn = true;
+          this.#attempt = 0;
+          break;
+        case 'login-failed':
+          // During a reconnection, the old session may still hold the nickname until the server
+          // notices it is gone: try again later rather than give up.
+          if (this.#everLoggedIn && event.code === 'nickname-taken') {
+            this.#socket?.destroy();
+          }
+          break;
+        case 'room-joined':
+        case 'room-left':
+          this.#rooms = session.rooms;
+          break;
+        case 'nick-changed':
+          if (event.self) this.#nick = event.nick;
+          break;
+        case 'session-closed':
+          this.#endSocket(session, event.graceful);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  #checkServer(session: ChatClient, serverKey: Uint8Array): void {
+    const verify = this.#options.verifyServerKey ?? (() => true);
+    Promise.resolve()
+      .then(() => verify(serverKey))
+      .then(
+        (trusted) => {
+          if (this.#session !== session || session.state !== 'identified') return;
+          if (!trusted) {
+            this.#emit({ type: 'server-key-rejected', serverKey });
+            this.#stop('the server key was refused');
+            return;
+          }
+          const base =
+            typeof this.#options.login === 'function' ? this.#options.login() : this.#options.login;
+          const details: LoginDetails = this.#everLoggedIn
+            ? {
+                ...base,
+                ...(this.#nick === undefined ? {} : { nick: this.#nick }),
+                rooms: this.#rooms.filter((room) => room !== session.lobby),
+              }
+            : base;
+          try {
+            session.login(details, Date.now());
+          } catch (error) {
+            this.#emit({ type: 'connection-error', error: error as Error });
+            this.#stop('the login details are invalid');
+            return;
+          }
+          this.#flush();
+        },
+        (error: unknown) => {
+          this.#emit({ type: 'connection-error', error: error as Error });
+          this.#stop('checking the server key failed');
+        },
+      );
+  }
+
+  /** Writes what is left, then ends (graceful) or destroys the socket. */
+  #endSocket(session: ChatClient, graceful: boolean): void {
+    const socket = this.#socket;
+    if (socket === undefined) return;
+    if (graceful && socket.writable) {
+      for (let data = session.pollTransmit(); data !== undefined; data = session.pollTransmit()) {
+        socket.write(data);
+      }
+      socket.end();
+    } else {
+      socket.destroy();
+    }
+  }
+
+  /** The socket of `session` closed: stop, or reconnect later. */
+  #afterClose(session: ChatClient): void {
+    this.#session = undefined;
+    this.#clearTimer();
+    if (this.#stopped) return;
+    if (this.#byeRequested) {
+      this.#stop('bye');
+      return;
+    }
+    const reconnect = this.#reconnect;
+    if (reconnect === undefined || !this.#everLoggedIn || this.#attempt >= reconnect.maxAttempts) {
+      this.#stop(this.#everLoggedIn ? 'the connection was lost' : 'could not connect');
+      return;
+    }
+    this.#attempt++;
+    const delay = Math.min(
+      reconnect.maxDelay,
+      reconnect.initialDelay * 2 ** Math.min(this.#attempt - 1, 30),
+    );
+    this.#emit({
+      type: 'reconnect-scheduled',
+      attempt: this.#attempt,
+      delay,
+      reason: session.error?.message ?? 'the connection was lost',
+    });
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      this.#open();
+    }, delay);
+  }
+
+  #armTimer(session: ChatClient): void {
+    if (this.#byeRequested) return;
+    this.#clearTimer();
+    const deadline = session.pollTimeout();
+    if (deadline === undefined) return;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        if (this.#session !== session) return;
+        session.handleTimeout(Date.now());
+        this.#flush();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #stop(reason: string): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    this.#clearTimer();
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
+    if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
+    if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
+    this.#flushScheduled = undefined;
+    const socket = this.#socket;
+    const session = this.#session;
+    this.#session = undefined;
+    if (session !== undefined) {
+      session.connectionLost();
+      this.#drainEvents(session);
+    }
+    const finish = (): void => {
+      this.#emit({ type: 'client-stopped', reason });
+      this.#resolveStopped();
+    };
+    if (socket === undefined || socket.destroyed) {
+      this.#socket = undefined;
+      finish();
+      return;
+    }
+    socket.once('close', finish);
+    socket.destroy();
+  }
+}
+
+/**
+ * Connects to a chat server over TCP, checks its key, logs in, and keeps the session alive:
+ * keepalive pings, and after a lost connection (not after `bye`) reconnection with backoff,
+ * logging in again with the same nickname and rejoining the same rooms.
+ *
+ * @example
+ * ```ts
+ * import { connectChat } from '@lanchat/tcp';
+ *
+ * const client = connectChat({
+ *   host: '192.168.1.10',
+ *   login: { nick: 'alice' },
+ *   onEvent(event) {
+ *     if (event.type === 'login-succeeded') client.say('lobby', 'hello!');
+ *     if (event.type === 'message-received') console.log(`${event.from}: ${event.text}`);
+ *   },
+ * });
+ * ```
+ */
+export function connectChat(options: ChatTcpClientOptions): ChatTcpClient {
+  return new ChatTcpClient(options);
+}

@@ -1,0 +1,361 @@
+/**
+ * The chat server over TCP: node:net sockets driving core's sans-I/O {@link ChatServer}.
+ *
+ * @module
+ */
+
+import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import {
+  ChatServer,
+  type ChatServerOptions,
+  InvalidStateError,
+  type Secret,
+  type ServerEvent,
+  type ServerStatistics,
+  checkLimit,
+} from '@lanchat/core';
+
+/** Default port of a lanchat server: 9999, as the original programs used. */
+export const DEFAULT_PORT = 9999;
+
+/**
+ * Default time a graceful end may take, in ms: 5 s. A socket that has not closed by then (a peer
+ * that never answers the close) is destroyed.
+ */
+export const DEFAULT_END_TIMEOUT = 5000;
+
+/** Checks a login's password, e.g. against an scrypt hash. Must not throw. */
+export type LoginVerifier = (user: string, password: Secret) => Promise<boolean>;
+
+/** An error of a socket (a reset, a broken pipe): that connection is gone, others carry on. */
+export interface SocketErrorEvent {
+  readonly type: 'socket-error';
+  readonly connection: number | undefined;
+  readonly address: string;
+  readonly error: Error;
+}
+
+/** What a {@link ChatTcpServer} reports: the core server's events and socket errors. */
+export type TcpServerEvent = ServerEvent | SocketErrorEvent;
+
+/** Options of {@link listenChat}. */
+export interface ChatTcpServerOptions extends ChatServerOptions {
+  /** Address to listen on. Default `::` (every address, IPv4 and IPv6). */
+  readonly host?: string;
+  /** Port; 0 for any free port. Default {@link DEFAULT_PORT}. */
+  readonly port?: number;
+  /** Checks passwords; required when `accounts` is true. */
+  readonly verifyLogin?: LoginVerifier;
+  /** Receives every event (for logs). Must not throw. */
+  readonly onEvent?: (event: TcpServerEvent) => void;
+  /** Aborting closes the server as {@link ChatTcpServer.close} does. */
+  readonly signal?: AbortSignal;
+  /** Default {@link DEFAULT_END_TIMEOUT}. */
+  readonly endTimeout?: number;
+}
+
+interface Connection {
+  readonly id: number;
+  readonly socket: Socket;
+  readonly address: string;
+  endTimer: NodeJS.Timeout | undefined;
+}
+
+function describeAddress(socket: Socket): string {
+  const host = socket.remoteAddress ?? 'unknown';
+  return host.includes(':')
+    ? `[${host}]:${String(socket.remotePort)}`
+    : `${host}:${String(socket.remotePort)}`;
+}
+
+/**
+ * A listening chat server. Made by {@link listenChat}.
+ *
+ * Output queued for a connection within one turn of the event loop is sealed and written
+ * together (one `write()` per connection per turn), with TCP_NODELAY so that it leaves at once. A
+ * socket whose buffer is full is not written until it drains; its output waits inside the core
+ * server, up to `maxBacklogBytes`, and past that the client is disconnected as too slow.
+ */
+export class ChatTcpServer {
+  readonly #chat: ChatServer;
+  readonly #server: Server;
+  readonly #connections = new Map<number, Connection>();
+  readonly #verifyLogin: LoginVerifier | undefined;
+  readonly #onEvent: ((event: TcpServerEvent) => void) | undefined;
+  readonly #endTimeout: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => {
+    void this.close();
+  };
+  #flushScheduled: NodeJS.Immediate | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #timerDeadline: number | undefined;
+  #closing: Promise<void> | undefined;
+  #allClosed: (() => void) | undefined;
+
+  /** @internal Use {@link listenChat}. */
+  constructor(options: ChatTcpServerOptions, server: Server) {
+    if (options.accounts === true && options.verifyLogin === undefined) {
+      throw new InvalidStateError('a server with accounts needs a verifyLogin function');
+    }
+    this.#chat = new ChatServer(options);
+    this.#server = server;
+    this.#verifyLogin = options.verifyLogin;
+    this.#onEvent = options.onEvent;
+    this.#endTimeout = checkLimit(
+      'endTimeout',
+      options.endTimeout,
+      DEFAULT_END_TIMEOUT,
+      1,
+      600_000,
+    );
+    this.#signal = options.signal;
+    server.on('connection', (socket) => {
+      this.#accept(socket);
+    });
+    server.on('error', (error) => {
+      this.#emit({ type: 'socket-error', connection: undefined, address: 'listener', error });
+    });
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** The address the server listens on (its `port` is the real one when 0 was asked). */
+  address(): AddressInfo {
+    return this.#server.address() as AddressInfo;
+  }
+
+  /** The core server's counters. */
+  get statistics(): ServerStatistics {
+    return this.#chat.statistics;
+  }
+
+  /** Sockets open now. */
+  get socketCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Whether {@link close} has been called. */
+  get closing(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Shuts down: stops listening, tells every client (`message`), ends each session gracefully,
+   * and resolves when every socket has closed (those that linger past `endTimeout` are
+   * destroyed). Every listener and timer is removed. Calling it again returns the same promise.
+   */
+  close(message = 'the server is shutting down'): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#signal?.removeEventListener('abort', this.#onAbort);
+      const listening = new Promise<void>((closed) => {
+        if (!this.#server.listening) {
+          closed();
+          return;
+        }
+        this.#server.close(() => {
+          closed();
+        });
+      });
+      const sockets = new Promise<void>((closed) => {
+        this.#allClosed = closed;
+      });
+      this.#chat.shutdown(message, Date.now());
+      this.#flush();
+      this.#checkAllClosed();
+      void Promise.all([listening, sockets]).then(() => {
+        this.#clearTimer();
+        if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
+        this.#flushScheduled = undefined;
+        this.#server.removeAllListeners('connection');
+        resolve();
+      });
+    });
+    return this.#closing;
+  }
+
+  #emit(event: TcpServerEvent): void {
+    this.#onEvent?.(event);
+  }
+
+  #accept(socket: Socket): void {
+    const address = describeAddress(socket);
+    const id = this.#chat.accept(Date.now(), address);
+    if (id === undefined) {
+      this.#drainEvents();
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const connection: Connection = { id, socket, address, endTimer: undefined };
+    this.#connections.set(id, connection);
+    socket.on('data', (chunk: Buffer) => {
+      this.#chat.receive(id, chunk, Date.now());
+      this.#scheduleFlush();
+    });
+    socket.on('end', () => {
+      this.#chat.receiveEnd(id, Date.now());
+      this.#scheduleFlush();
+    });
+    socket.on('drain', () => {
+      if (this.#connections.has(id)) this.#chat.setWritable(id, true);
+      this.#scheduleFlush();
+    });
+    socket.on('error', (error) => {
+      this.#emit({ type: 'socket-error', connection: id, address, error });
+    });
+    socket.on('close', () => {
+      if (connection.endTimer !== undefined) clearTimeout(connection.endTimer);
+      this.#connections.delete(id);
+      this.#chat.connectionClosed(id, Date.now());
+      this.#scheduleFlush();
+      this.#checkAllClosed();
+    });
+    this.#scheduleFlush();
+  }
+
+  #checkAllClosed(): void {
+    if (this.#allClosed !== undefined && this.#connections.size === 0) {
+      const done = this.#allClosed;
+      this.#allClosed = undefined;
+      done();
+    }
+  }
+
+  /** Flushes once the current turn's input has all been read. */
+  #scheduleFlush(): void {
+    this.#flushScheduled ??= setImmediate(() => {
+      this.#flushScheduled = undefined;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    this.#drainEvents();
+    for (let out = this.#chat.pollTransmit(); out !== undefined; out = this.#chat.pollTransmit()) {
+      const connection = this.#connections.get(out.connection);
+      if (connection === undefined) continue;
+      if (!connection.socket.write(out.data)) this.#chat.setWritable(out.connection, false);
+    }
+    // Dropping a slow consumer during the writes above reports events too.
+    this.#drainEvents();
+    this.#armTimer();
+  }
+
+  #drainEvents(): void {
+    for (let event = this.#chat.nextEvent(); event !== undefined; event = this.#chat.nextEvent()) {
+      switch (event.type) {
+        case 'login-requested':
+          this.#verify(event.connection, event.user, event.password);
+          break;
+        case 'connection-ending':
+          this.#endConnection(event.connection, event.graceful);
+          break;
+        default:
+          break;
+      }
+      this.#emit(event);
+    }
+  }
+
+  #verify(id: number, user: string, password: Secret): void {
+    const verify = this.#verifyLogin;
+    if (verify === undefined) return;
+    verify(user, password).then(
+      (accepted) => {
+        if (!this.#connections.has(id)) return;
+        this.#chat.completeLogin(id, accepted, Date.now());
+        this.#flush();
+      },
+      () => {
+        if (!this.#connections.has(id)) return;
+        this.#chat.completeLogin(id, false, Date.now());
+        this.#flush();
+      },
+    );
+  }
+
+  #endConnection(id: number, graceful: boolean): void {
+    const connection = this.#connections.get(id);
+    if (connection === undefined) return;
+    const socket = connection.socket;
+    if (!graceful) {
+      socket.destroy();
+      return;
+    }
+    for (
+      let data = this.#chat.pollTransmitFor(id);
+      data !== undefined;
+      data = this.#chat.pollTransmitFor(id)
+    ) {
+      socket.write(data);
+    }
+    socket.end();
+    connection.endTimer = setTimeout(() => {
+      socket.destroy();
+    }, this.#endTimeout);
+    connection.endTimer.unref();
+  }
+
+  #armTimer(): void {
+    const deadline = this.#chat.pollTimeout();
+    if (deadline === this.#timerDeadline) return;
+    this.#clearTimer();
+    if (deadline === undefined) return;
+    this.#timerDeadline = deadline;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerDeadline = undefined;
+        this.#chat.handleTimeout(Date.now());
+        this.#flush();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    this.#timer.unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerDeadline = undefined;
+  }
+}
+
+/**
+ * Starts a chat server on TCP and resolves once it listens.
+ *
+ * @example
+ * ```ts
+ * import { nodeCryptoProvider } from '@lanchat/core';
+ * import { listenChat } from '@lanchat/tcp';
+ *
+ * const server = await listenChat({
+ *   staticKeyPair: nodeCryptoProvider.generateX25519KeyPair(),
+ *   port: 0,
+ *   onEvent: (event) => console.log(event.type),
+ * });
+ * console.log('listening on port', server.address().port);
+ * await server.close();
+ * ```
+ *
+ * @throws the listen error (`EADDRINUSE`, `EACCES`...) as node:net reports it; the options'
+ * `InvalidArgumentError` / `InvalidStateError`.
+ */
+export async function listenChat(options: ChatTcpServerOptions): Promise<ChatTcpServer> {
+  const server = createServer({ noDelay: true });
+  const chat = new ChatTcpServer(options, server);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error): void => {
+      server.off('listening', onListening);
+      reject(error);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host: options.host ?? '::', port: options.port ?? DEFAULT_PORT });
+  });
+  return chat;
+}
