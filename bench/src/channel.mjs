@@ -5,9 +5,12 @@
  * sizes: per message one createCipheriv/update/final/getAuthTag and one
  * createDecipheriv/setAuthTag/update/final, with the same 12-byte counter nonces, nothing else.
  *
- * Three cases: the largest single frame (65,518-byte messages, one 65,535-byte Noise message
- * each; the 64 KiB target is judged here), 65,536-byte messages (two frames each, reported), and
- * 1 KiB messages (no target: the output says what bounds it). Extra rows explain the gaps: at
+ * Three cases: the largest single frame (65,516-byte messages, one record filling one 65,535-byte
+ * Noise message each; the 64 KiB target is judged here), 65,536-byte messages (two frames each,
+ * reported), and 1 KiB messages (no target: the output says what bounds it). Each message is
+ * taken out with pollTransmit() as soon as it is sent, so the channel seals one message per
+ * transport message: this measures the cost per message of an application that writes after every
+ * send, not the batching of the messages of one turn into one seal. Extra rows explain the gaps: at
  * 64 KiB, raw cut into frames like the channel cuts the message, and that plus the whole-buffer
  * copies the channel makes; at 1 KiB, the layers under the channel (the provider's Aead, then
  * Noise's CipherState) and raw on 0-byte messages, which is node:crypto's cost per message before
@@ -27,6 +30,7 @@ import {
   MAX_STREAM_FRAGMENT_LENGTH,
   NOISE_MAX_MESSAGE_LENGTH,
   STREAM_FRAME_HEADER_LENGTH,
+  STREAM_RECORD_HEADER_LENGTH,
   StreamChannel,
   TransportType,
   nodeCryptoProvider,
@@ -73,8 +77,9 @@ const NONCE_BYTES = 12;
 const PATTERN_PERIOD = 251;
 /** Every this many messages (and the first), the whole payload is compared, not just its ends. */
 const FULL_COMPARE_EVERY = 64;
-const MESSAGE_END = Uint8Array.of(TransportType.messageEnd);
 const EMPTY = new Uint8Array(0);
+/** Record bodies the channel copies behind their header; longer ones go to the cipher uncopied. */
+const CHANNEL_COPY_LIMIT = 4096;
 
 /** @type {readonly CaseSpec[]} */
 const CASES = [
@@ -429,8 +434,26 @@ function sealOpenRaw(key, nonce, sent) {
 }
 
 /**
- * Layer 1: the provider's Aead as the channel calls it (type byte and body as two parts, room for
- * the frame header), with the raw reference's nonces; no CipherState, no channel.
+ * The plaintext parts the channel hands the cipher for a transport message of one record: a short
+ * body copied behind its 3-byte record header into one buffer, a long one as a part of its own.
+ *
+ * @param {Uint8Array} body
+ * @returns {Uint8Array[]}
+ */
+function recordParts(body) {
+  const copied = body.length < CHANNEL_COPY_LIMIT;
+  const record = new Uint8Array(STREAM_RECORD_HEADER_LENGTH + (copied ? body.length : 0));
+  record[0] = TransportType.messageEnd;
+  record[1] = body.length >>> 8;
+  record[2] = body.length & 0xff;
+  if (!copied) return [record, body];
+  record.set(body, STREAM_RECORD_HEADER_LENGTH);
+  return [record];
+}
+
+/**
+ * Layer 1: the provider's Aead as the channel calls it (the record built as the channel builds it,
+ * room for the frame header), with the raw reference's nonces; no CipherState, no channel.
  *
  * @param {string} label
  * @param {Uint8Array} key
@@ -447,10 +470,10 @@ function runAead(label, key, messageBytes, messages) {
   for (let i = 0; i < messages; i++) {
     const sent = payload(i);
     formatNonce(nonce, i);
-    const frame = aead.seal(nonce, EMPTY, [MESSAGE_END, sent], STREAM_FRAME_HEADER_LENGTH);
+    const frame = aead.seal(nonce, EMPTY, recordParts(sent), STREAM_FRAME_HEADER_LENGTH);
     const plaintext = aead.open(nonce, EMPTY, frame.subarray(STREAM_FRAME_HEADER_LENGTH));
     if (plaintext === undefined) throw new Error(`${label}: message ${i} failed to open`);
-    const received = plaintext.subarray(1);
+    const received = plaintext.subarray(STREAM_RECORD_HEADER_LENGTH);
     checkMessage(label, i, received, sent);
     bytes += received.length;
     checksum += firstPlusLast(received);
@@ -475,9 +498,9 @@ function runCipherState(label, states, messageBytes, messages) {
   let checksum = 0;
   for (let i = 0; i < messages; i++) {
     const sent = payload(i);
-    const frame = send.seal(EMPTY, [MESSAGE_END, sent], STREAM_FRAME_HEADER_LENGTH);
+    const frame = send.seal(EMPTY, recordParts(sent), STREAM_FRAME_HEADER_LENGTH);
     const plaintext = receive.decryptWithAd(EMPTY, frame.subarray(STREAM_FRAME_HEADER_LENGTH));
-    const received = plaintext.subarray(1);
+    const received = plaintext.subarray(STREAM_RECORD_HEADER_LENGTH);
     checkMessage(label, i, received, sent);
     bytes += received.length;
     checksum += firstPlusLast(received);
@@ -521,7 +544,8 @@ async function runCase(spec, print) {
   const { messageBytes, messages } = spec;
   const framesPerMessage = Math.max(1, Math.ceil(messageBytes / MAX_STREAM_FRAGMENT_LENGTH));
   const wireBytesPerMessage =
-    messageBytes + framesPerMessage * (STREAM_FRAME_HEADER_LENGTH + 1 + TAG_BYTES);
+    messageBytes +
+    framesPerMessage * (STREAM_FRAME_HEADER_LENGTH + STREAM_RECORD_HEADER_LENGTH + TAG_BYTES);
   print(
     `case ${spec.name}: ${spec.title}; ${messages.toLocaleString('en-US')} messages per pass, ` +
       `${wireBytesPerMessage.toLocaleString('en-US')} B on the wire per message`,
@@ -685,10 +709,11 @@ async function runCase(spec, print) {
     const lanchatPart =
       `lanchat adds ${signed(overhead)} us per message (paired within rounds): ` +
       `provider Aead ${signed(aead)} ` +
-      '(two update() calls, type byte + body, copied into the framed output; result wrapped), ' +
+      '(the record, 3-byte header + body, copied into one plaintext; one update() call, its ' +
+      'output copied into the framed output; result wrapped), ' +
       `CipherState ${signed(cipherState)} (BigInt nonce check, formatting, increment), ` +
-      `StreamChannel ${signed(channel)} (rekey check by BigInt modulo, frame header, ` +
-      'frame decoder, event object and queue, pollTransmit)';
+      `StreamChannel ${signed(channel)} (send queue, batch planned at pollTransmit, rekey check ` +
+      'by BigInt modulo, frame header, frame decoder, record parsing, event object and queue)';
     if (spec.setupProbe) {
       const setup = microsecondsPerMessage('rawEmpty');
       const share = Math.min(1, setup / raw);
@@ -717,7 +742,8 @@ async function runCase(spec, print) {
     // Frames are joined for the write only when they fit together in MAX_COALESCED_WRITE bytes.
     const coalesced =
       framesPerMessage > 1 &&
-      spec.messageBytes + framesPerMessage * (STREAM_FRAME_HEADER_LENGTH + 1 + TAG_BYTES) <=
+      spec.messageBytes +
+        framesPerMessage * (STREAM_FRAME_HEADER_LENGTH + STREAM_RECORD_HEADER_LENGTH + TAG_BYTES) <=
         MAX_COALESCED_WRITE;
     const copyCount = framesPerMessage + (framesPerMessage > 1 ? 1 : 0) + (coalesced ? 1 : 0);
     const copyNames =

@@ -108,7 +108,10 @@ export function channelLimits(
   };
 }
 
-/** Inner message types: the first plaintext byte of every transport message. */
+/**
+ * Inner message types. In stream mode, the type byte of each record of a transport message's
+ * plaintext; in datagram mode, the first plaintext byte of every transport message.
+ */
 export const TransportType = {
   /** The last (or only) fragment of an application message. */
   messageEnd: 0x01,

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { caught } from '../../test/caught.js';
 import { byteByByte, concat } from '../../test/chunking.js';
 import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
-import { BufferFullError, OutgoingMessageTooLargeError } from '../errors/channel-errors.js';
+import {
+  BufferFullError,
+  IncomingMessageTooLargeError,
+  MalformedTransportMessageError,
+  OutgoingMessageTooLargeError,
+} from '../errors/channel-errors.js';
 import {
   NotLanchatError,
   TruncatedFrameError,
@@ -16,10 +21,12 @@ import {
   RemoteProtocolError,
 } from '../errors/lanchat-error.js';
 import { HandshakeTimeoutError } from '../errors/noise-errors.js';
-import { encodePreamble } from '../frame/preamble.js';
-import { encodeStreamFrame } from '../frame/stream-frame.js';
+import { PROTOCOL_VERSION, encodePreamble } from '../frame/preamble.js';
+import { StreamFrameDecoder, encodeStreamFrame } from '../frame/stream-frame.js';
 import type { ChannelEvent } from './channel-events.js';
 import type { SecureChannelOptions } from './channel-options.js';
+import { createHandshake } from './handshake-driver.js';
+import { encodeHandshakeAnnouncement } from './handshake-payload.js';
 import { TestingPair } from '../testing/testing-pair.js';
 import { StreamChannel } from './stream-channel.js';
 
@@ -212,19 +219,23 @@ describe('StreamChannel transport', () => {
     expect(messages(client)).toEqual(['hi back']);
   });
 
-  it('joins small frames into one write, and hands a large frame out alone', () => {
+  it('packs small messages into one frame, and fills a frame to the brim when a message is large', () => {
     const { client, server } = open();
     for (let index = 0; index < 3; index++) client.send(text.encode(`small ${index}`));
-    const joined = client.pollTransmit();
+    const packed = client.pollTransmit();
+    // One transport message: three records of 3 + 7 bytes, the tag, the frame header.
+    expect(packed?.length).toBe(4 + 3 * (3 + 7) + 16);
     expect(client.pollTransmit()).toBeUndefined();
     client.send(new Uint8Array(65_518));
     client.send(text.encode('after'));
     const large = client.pollTransmit();
     const rest = client.pollTransmit();
+    // 65516 bytes of the message fill the first transport message; the last 2 share the next one
+    // with "after".
     expect(large?.length).toBe(4 + 65_535);
-    expect(rest?.length).toBeLessThan(100);
+    expect(rest?.length).toBe(4 + (3 + 2) + (3 + 5) + 16);
     expect(client.pollTransmit()).toBeUndefined();
-    for (const bytes of [joined!, large!, rest!]) server.receive(bytes, 0);
+    for (const bytes of [packed!, large!, rest!]) server.receive(bytes, 0);
     expect(
       events(server).map((event) =>
         event.type === 'message-received' ? event.payload.length : -1,
@@ -259,22 +270,37 @@ describe('StreamChannel transport', () => {
     expect(server.state).toBe('open');
   });
 
-  it('rekeys every rekeyInterval messages on both sides', () => {
+  it('rekeys every rekeyInterval transport messages on both sides', () => {
     const { client, server } = makePair({ rekeyInterval: 3 });
     pump(client, server);
     events(server);
-    for (let index = 0; index < 20; index++) client.send(text.encode(`m${index}`));
+    // One message per pollTransmit: each its own transport message.
+    for (let index = 0; index < 20; index++) {
+      client.send(text.encode(`m${index}`));
+      server.receive(client.pollTransmit()!, 0);
+    }
+    // Then batches: the interval counts transport messages, not application messages.
+    for (let index = 20; index < 80; index++) {
+      client.send(text.encode(`m${index}`));
+      if (index % 7 === 0) pump(client, server);
+    }
     pump(client, server);
-    expect(messages(server)).toEqual(Array.from({ length: 20 }, (_, index) => `m${index}`));
+    expect(messages(server)).toEqual(Array.from({ length: 80 }, (_, index) => `m${index}`));
     // A side that does not rekey at the same points cannot read the traffic.
     const mismatched = makePair({ rekeyInterval: 3 }, { rekeyInterval: 4 });
     pump(mismatched.client, mismatched.server);
-    for (let index = 0; index < 4; index++) mismatched.client.send(text.encode('x'));
+    const frames = Array.from({ length: 4 }, () => {
+      mismatched.client.send(text.encode('x'));
+      return mismatched.client.pollTransmit()!;
+    });
     expect(
       TamperedError.isInstance(
-        caught(() => mismatched.server.receive(mismatched.client.pollTransmit()!, 0)),
+        caught(() => {
+          for (const frame of frames) mismatched.server.receive(frame, 0);
+        }),
       ),
     ).toBe(true);
+    expect(messages(mismatched.server)).toEqual(['x', 'x', 'x']);
   });
 
   it('closes gracefully: close, both see a graceful channel-closed, send is refused after', () => {
@@ -301,6 +327,342 @@ describe('StreamChannel transport', () => {
     const other = open();
     other.server.receive(frame.subarray(0, frame.length - 1), 0);
     expect(TruncatedFrameError.isInstance(caught(() => other.server.receiveEnd(0)))).toBe(true);
+  });
+});
+
+describe('StreamChannel batching', () => {
+  /** The payload lengths the channel delivered. */
+  function lengths(channel: StreamChannel): number[] {
+    return events(channel).flatMap((event) =>
+      event.type === 'message-received' ? [event.payload.length] : [],
+    );
+  }
+
+  it('seals the small messages of one turn into ONE frame: one seal, one write', () => {
+    const { client, server } = open();
+    const sent = Array.from({ length: 100 }, (_, index) => text.encode(`message ${index}`));
+    for (const payload of sent) client.send(payload);
+    // Nothing is sealed before pollTransmit: the queue holds the plaintext.
+    expect(client.bufferedOutgoingBytes).toBe(sent.reduce((sum, bytes) => sum + bytes.length, 0));
+    const frame = client.pollTransmit();
+    expect(client.pollTransmit()).toBeUndefined();
+    expect(client.bufferedOutgoingBytes).toBe(0);
+    expect(frame?.length).toBe(4 + sent.reduce((sum, payload) => sum + 3 + payload.length, 0) + 16);
+    server.receive(frame!, 0);
+    expect(messages(server)).toEqual(sent.map((payload) => new TextDecoder().decode(payload)));
+  });
+
+  it('sends messages queued during the handshake with its last message, in one write', () => {
+    const { client, server } = makePair();
+    client.send(text.encode('one'));
+    client.send(text.encode('two'));
+    client.close();
+    server.receive(client.pollTransmit()!, 0);
+    client.receive(server.pollTransmit()!, 0);
+    expect(client.state).toBe('closing');
+    // The last handshake message, then one transport message with both messages and the close.
+    const write = client.pollTransmit()!;
+    expect(client.pollTransmit()).toBeUndefined();
+    server.receive(write, 0);
+    expect(events(server).map((event) => event.type)).toEqual([
+      'handshake-completed',
+      'message-received',
+      'message-received',
+      'channel-closed',
+    ]);
+    expect(write.length).toBeGreaterThan(4 + 3 + 3 + 3 + 3 + 3 + 16);
+  });
+
+  it('carries a 200,000-byte message between small ones, sharing frames, with no frame over the limit', () => {
+    const { client, server } = open();
+    const big = new Uint8Array(200_000).map((_, index) => (index * 7) % 251);
+    const sent = [
+      text.encode('a'),
+      big,
+      text.encode('b'),
+      new Uint8Array(0),
+      big,
+      text.encode('c'),
+    ];
+    for (const payload of sent) client.send(payload);
+    const frames: Uint8Array[] = [];
+    for (let bytes = client.pollTransmit(); bytes !== undefined; bytes = client.pollTransmit()) {
+      frames.push(bytes);
+    }
+    // 400,003 payload bytes in 12 records (6 messages, each full frame ending in a fragment):
+    // 6 full transport messages, and the rest in a seventh.
+    expect(frames.map((frame) => frame.length)).toEqual([
+      ...Array.from({ length: 6 }, () => 4 + 65_535),
+      4 + (400_003 + 12 * 3 - 6 * 65_519) + 16,
+    ]);
+    for (const frame of frames) server.receive(frame, 0);
+    const received = events(server).flatMap((event) =>
+      event.type === 'message-received' ? [event.payload] : [],
+    );
+    expect(received.length).toBe(sent.length);
+    received.forEach((payload, index) => {
+      expect(Buffer.compare(payload, sent[index]!)).toBe(0);
+    });
+    // The caller's buffer was only read.
+    expect(big.every((byte, index) => byte === (index * 7) % 251)).toBe(true);
+  });
+
+  it('hands out the frames of a long queue in writes of at most 64 KiB, uncopied', () => {
+    const { client, server } = open();
+    for (let index = 0; index < 5_000; index++) client.send(new Uint8Array(100).fill(index));
+    let writes = 0;
+    for (let bytes = client.pollTransmit(); bytes !== undefined; bytes = client.pollTransmit()) {
+      expect(bytes.length).toBeLessThanOrEqual(4 + 65_535);
+      server.receive(bytes, 0);
+      writes++;
+    }
+    expect(writes).toBe(Math.ceil((5_000 * 103) / 65_519));
+    expect(lengths(server)).toEqual(Array.from({ length: 5_000 }, () => 100));
+  });
+
+  it('counts queued plaintext against maxBufferedBytes, and frees it as it is sealed', () => {
+    const { client, server } = makePair({ maxBufferedBytes: 65_536 });
+    client.send(new Uint8Array(30_000));
+    client.send(new Uint8Array(30_000));
+    expect(client.bufferedOutgoingBytes).toBeGreaterThan(60_000);
+    expect(BufferFullError.isInstance(caught(() => client.send(new Uint8Array(6_000))))).toBe(true);
+    pump(client, server);
+    expect(client.bufferedOutgoingBytes).toBe(0);
+    client.send(new Uint8Array(60_000));
+    pump(client, server);
+    expect(lengths(server)).toEqual([30_000, 30_000, 60_000]);
+  });
+
+  it('still seals what was queued when the peer closes, before its keys are wiped', () => {
+    const { client, server } = open();
+    server.close();
+    client.send(text.encode('crossing'));
+    client.receive(server.pollTransmit()!, 0);
+    expect(client.state).toBe('closed');
+    expect(client.bufferedOutgoingBytes).toBeGreaterThan(0);
+    pump(client, server);
+    expect(messages(server)).toEqual(['crossing']);
+    expect(server.state).toBe('closed');
+  });
+
+  it('clears its queues when it fails', () => {
+    const { client } = open();
+    client.send(new Uint8Array(1_000));
+    expect(caught(() => client.receive(new Uint8Array(5).fill(0xff), 0))).toBeDefined();
+    expect(client.state).toBe('failed');
+    expect(client.bufferedOutgoingBytes).toBe(0);
+    expect(client.pollTransmit()).toBeUndefined();
+  });
+
+  // Each run needs a fresh handshake, and a run carries up to a few MB: fewer runs than the
+  // codec properties, still every layout of records the sender makes.
+  it('property: any message sizes, any interleaving of send, pollTransmit and receive, any chunking: every message arrives whole, in order', () => {
+    const source = new Uint8Array(crypto.randomBytes(200_000 + 251));
+    const payloadOf = (index: number, size: number) =>
+      source.subarray(index % 251, (index % 251) + size);
+    // Sizes near a full transport message (65,516 bytes in one record) leave the next message a
+    // room of a few bytes: tiny fragments, an empty message that just fits, no room at all.
+    const size = fc.oneof(
+      { arbitrary: fc.nat(40), weight: 4 },
+      { arbitrary: fc.nat(5_000), weight: 2 },
+      { arbitrary: fc.integer({ min: 65_490, max: 65_520 }), weight: 1 },
+      { arbitrary: fc.nat(200_000), weight: 1 },
+    );
+    const step = fc.oneof(
+      size.map((bytes) => ({ kind: 'send' as const, bytes })),
+      fc.constant({ kind: 'poll' as const, bytes: 0 }),
+      fc.oneof(fc.nat(16), fc.nat(140_000)).map((bytes) => ({ kind: 'deliver' as const, bytes })),
+      fc.constant({ kind: 'server' as const, bytes: 0 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(step, { maxLength: 40 }),
+        fc.integer({ min: 1_000, max: 70_000 }),
+        fc.boolean(),
+        (steps, lastChunk, closeAtEnd) => {
+          const { client, server } = makePair();
+          const sent: Uint8Array[] = [];
+          const inFlight: Uint8Array[] = [];
+          /** Feeds the next `bytes` bytes in flight to the server, in one chunk. */
+          const deliver = (bytes: number) => {
+            const taken: Uint8Array[] = [];
+            for (let wanted = bytes; wanted > 0 && inFlight.length > 0;) {
+              const first = inFlight[0]!;
+              taken.push(first.subarray(0, wanted));
+              if (first.length > wanted) inFlight[0] = first.subarray(wanted);
+              else inFlight.shift();
+              wanted -= taken.at(-1)!.length;
+            }
+            server.receive(taken.length === 1 ? taken[0]! : concat(taken), 0);
+          };
+          const serverToClient = () => {
+            for (let bytes = server.pollTransmit(); bytes !== undefined;) {
+              client.receive(bytes, 0);
+              bytes = server.pollTransmit();
+            }
+          };
+          for (const { kind, bytes } of steps) {
+            if (kind === 'send') {
+              const payload = payloadOf(sent.length, bytes);
+              client.send(payload);
+              sent.push(payload);
+            } else if (kind === 'poll') {
+              const transmitted = client.pollTransmit();
+              if (transmitted !== undefined) inFlight.push(transmitted);
+            } else if (kind === 'deliver') {
+              deliver(bytes);
+            } else {
+              serverToClient();
+            }
+          }
+          if (closeAtEnd) client.close();
+          for (let rounds = 0; rounds < 100; rounds++) {
+            for (let bytes = client.pollTransmit(); bytes !== undefined;) {
+              inFlight.push(bytes);
+              bytes = client.pollTransmit();
+            }
+            while (inFlight.length > 0) deliver(lastChunk);
+            serverToClient();
+            if (client.bufferedOutgoingBytes === 0 && server.bufferedOutgoingBytes === 0) break;
+          }
+          const received = events(server);
+          const payloads = received.flatMap((event) =>
+            event.type === 'message-received' ? [event.payload] : [],
+          );
+          expect(payloads.length).toBe(sent.length);
+          payloads.forEach((payload, index) => {
+            expect(Buffer.compare(payload, sent[index]!)).toBe(0);
+          });
+          if (closeAtEnd) {
+            expect(received.at(-1)).toEqual({ type: 'channel-closed', graceful: true });
+            expect(client.state).toBe('closed');
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('StreamChannel record format', () => {
+  /**
+   * An open server channel whose client the test plays itself, with its own Noise handshake: the
+   * test holds the transport keys, so it can seal any plaintext and read what the server sealed.
+   */
+  function craftingClient(serverOptions: Partial<SecureChannelOptions> = {}) {
+    const server = new StreamChannel({
+      initiator: false,
+      now: 0,
+      staticKeyPair: serverKey,
+      ...serverOptions,
+    });
+    const handshake = createHandshake(
+      { initiator: true, now: 0, staticKeyPair: clientKey },
+      ' stream',
+    );
+    const announcement = encodeHandshakeAnnouncement({
+      version: PROTOCOL_VERSION,
+      capabilities: [],
+    });
+    server.receive(
+      concat([encodePreamble(), encodeStreamFrame(handshake.writeMessage(announcement))]),
+      0,
+    );
+    const decoder = new StreamFrameDecoder();
+    decoder.receive(server.pollTransmit()!.subarray(10));
+    handshake.readMessage(decoder.nextFrame()!);
+    server.receive(encodeStreamFrame(handshake.writeMessage()), 0);
+    const { send, receive } = handshake.split();
+    expect(events(server).map((event) => event.type)).toEqual(['handshake-completed']);
+    return {
+      server,
+      /** A frame as a client would send it, with this plaintext. */
+      seal: (plaintext: Uint8Array) =>
+        encodeStreamFrame(send.encryptWithAd(new Uint8Array(0), plaintext)),
+      /** The plaintexts of what the server wrote. */
+      open: (bytes: Uint8Array) => {
+        decoder.receive(bytes);
+        const plaintexts: Uint8Array[] = [];
+        for (let frame = decoder.nextFrame(); frame !== undefined; frame = decoder.nextFrame()) {
+          plaintexts.push(receive.decryptWithAd(new Uint8Array(0), frame));
+        }
+        return plaintexts;
+      },
+    };
+  }
+
+  it('lays out two small messages as two records in one transport message (the worked example)', () => {
+    const { server, open: openFrames } = craftingClient();
+    server.send(text.encode('hi'));
+    server.send(text.encode('yo!'));
+    expect(openFrames(server.pollTransmit()!)).toEqual([
+      Uint8Array.of(0x01, 0x00, 0x02, 0x68, 0x69, 0x01, 0x00, 0x03, 0x79, 0x6f, 0x21),
+    ]);
+    server.close();
+    expect(openFrames(server.pollTransmit()!)).toEqual([Uint8Array.of(0x03, 0x00, 0x00)]);
+    expect(server.pollTransmit()).toBeUndefined();
+  });
+
+  it('reads any valid layout: records of every type together, empty fragments, a close after messages', () => {
+    const { server, seal } = craftingClient();
+    server.receive(
+      concat([
+        seal(Uint8Array.of(0x01, 0x00, 0x02, 0x68, 0x69, 0x01, 0x00, 0x00, 0x02, 0x00, 0x01, 0x61)),
+        seal(Uint8Array.of(0x02, 0x00, 0x00, 0x02, 0x00, 0x01, 0x62)),
+        seal(Uint8Array.of(0x01, 0x00, 0x01, 0x63, 0x01, 0x00, 0x01, 0x64, 0x03, 0x00, 0x00)),
+      ]),
+      0,
+    );
+    expect(events(server)).toEqual([
+      { type: 'message-received', payload: text.encode('hi') },
+      { type: 'message-received', payload: new Uint8Array(0) },
+      { type: 'message-received', payload: text.encode('abc') },
+      { type: 'message-received', payload: text.encode('d') },
+      { type: 'channel-closed', graceful: true },
+    ]);
+  });
+
+  it.each([
+    ['an empty transport message', [[]]],
+    ['a record header cut short', [[0x01, 0x00]]],
+    ['a record header cut short after a record', [[0x01, 0x00, 0x00, 0x01]]],
+    ['a record whose length runs past the end', [[0x01, 0x00, 0x03, 0x61, 0x62]]],
+    ['a length that runs past the end by one byte', [[0x01, 0x00, 0x02, 0x61, 0x01, 0x00, 0x01]]],
+    ['type 0', [[0x00, 0x00, 0x00]]],
+    ['an unknown type after a valid record', [[0x01, 0x00, 0x00, 0x04, 0x00, 0x00]]],
+    ['a close with a body', [[0x03, 0x00, 0x01, 0x00]]],
+    ['a record after a close', [[0x03, 0x00, 0x00, 0x01, 0x00, 0x00]]],
+    ['an empty record after a close', [[0x03, 0x00, 0x00, 0x02, 0x00, 0x00]]],
+    ['a close in the middle of a message', [[0x02, 0x00, 0x01, 0x61, 0x03, 0x00, 0x00]]],
+    [
+      'a close in the next transport message',
+      [
+        [0x02, 0x00, 0x01, 0x61],
+        [0x03, 0x00, 0x00],
+      ],
+    ],
+  ])('refuses %s: MalformedTransportMessageError, and fails closed', (_what, plaintexts) => {
+    const { server, seal } = craftingClient();
+    const error = caught(() => {
+      for (const plaintext of plaintexts) server.receive(seal(Uint8Array.from(plaintext)), 0);
+    });
+    expect(MalformedTransportMessageError.isInstance(error)).toBe(true);
+    expect(server.state).toBe('failed');
+    expect(server.pollTransmit()).toBeUndefined();
+  });
+
+  it('refuses a message as soon as its fragments pass maxMessageLength', () => {
+    const { server, seal } = craftingClient({ maxMessageLength: 1_000 });
+    const fragment = (type: number, length: number) =>
+      concat([Uint8Array.of(type, length >>> 8, length & 0xff), new Uint8Array(length)]);
+    server.receive(seal(concat([fragment(0x02, 600), fragment(0x01, 400)])), 0);
+    expect(messages(server)).toHaveLength(1);
+    server.receive(seal(fragment(0x02, 600)), 0);
+    const error = caught(() => {
+      server.receive(seal(fragment(0x02, 401)), 0);
+    });
+    expect(IncomingMessageTooLargeError.isInstance(error)).toBe(true);
+    expect(server.state).toBe('failed');
   });
 });
 

@@ -35,8 +35,17 @@ import {
   encodeHandshakeAnnouncement,
 } from './handshake-payload.js';
 
-/** Largest fragment body in one frame: a Noise message less the tag and the type byte. */
-export const MAX_STREAM_FRAGMENT_LENGTH = NOISE_MAX_MESSAGE_LENGTH - AEAD_TAG_LENGTH - 1;
+/** Bytes in a record header inside a stream transport message: a type byte and a u16 length. */
+export const STREAM_RECORD_HEADER_LENGTH = 3;
+
+/** Largest plaintext of one stream transport message: a Noise message less the tag (65519). */
+export const MAX_STREAM_PLAINTEXT_LENGTH = NOISE_MAX_MESSAGE_LENGTH - AEAD_TAG_LENGTH;
+
+/**
+ * Largest record body: what one transport message holds when it carries a single record, a Noise
+ * message less the tag and the record header (65516). A longer message is split into fragments.
+ */
+export const MAX_STREAM_FRAGMENT_LENGTH = MAX_STREAM_PLAINTEXT_LENGTH - STREAM_RECORD_HEADER_LENGTH;
 
 /**
  * Most bytes {@link StreamChannel.pollTransmit} joins into one buffer: 64 KiB. Joining saves
@@ -48,9 +57,21 @@ export const MAX_COALESCED_WRITE = 65_536;
 export type ChannelState = 'handshaking' | 'open' | 'closing' | 'closed' | 'failed';
 
 const EMPTY = new Uint8Array(0);
-const MESSAGE_END = Uint8Array.of(TransportType.messageEnd);
-const MESSAGE_MORE = Uint8Array.of(TransportType.messageMore);
-const CLOSE = Uint8Array.of(TransportType.close);
+
+/**
+ * Record bodies shorter than this are copied into the plaintext buffer of their transport message;
+ * longer ones go to the cipher as parts of their own, uncopied (a cipher call costs more than
+ * copying a few KiB, less than copying 64 KiB).
+ */
+const COPY_LIMIT = 4096;
+
+/** Sealed entries at the front of the send queue are spliced out once this many make half of it. */
+const COMPACT_AFTER = 1024;
+
+/** Largest plaintext a frame can carry and still fit, framed, into a write of `room` bytes. */
+function plaintextRoom(room: number): number {
+  return room - STREAM_FRAME_HEADER_LENGTH - AEAD_TAG_LENGTH;
+}
 
 /** Joins the fragments of a message. */
 function concatenate(parts: readonly Uint8Array[], length: number): Uint8Array {
@@ -71,6 +92,11 @@ function concatenate(parts: readonly Uint8Array[], length: number): Uint8Array {
  * {@link StreamChannel.pollTimeout} / {@link StreamChannel.handleTimeout} for the handshake
  * deadline. Each side sends its preamble and (the initiator) its first handshake message at once;
  * messages sent before the handshake finishes wait inside, counted against `maxBufferedBytes`.
+ *
+ * Sealing is lazy and batched: {@link StreamChannel.send} only queues a message, and
+ * {@link StreamChannel.pollTransmit} seals what is queued, packing as many messages as fit into
+ * each transport message (docs/protocol.md, section 6). Many small messages sent in one turn of
+ * the event loop cost one seal, not one each.
  *
  * Every frame after the handshake is sealed under an implicit counter nonce, so a changed,
  * dropped, reordered, replayed or injected frame fails authentication: the channel throws
@@ -95,17 +121,27 @@ export class StreamChannel {
   #state: ChannelState = 'handshaking';
   #error: LanchatError | undefined;
   #localClosed = false;
-  #remoteClosed = false;
 
   /** Encoded frames waiting for pollTransmit(). */
   readonly #outgoing = new OutgoingQueue();
-  /** Messages sent before the handshake finished. */
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
+  /**
+   * Messages waiting to be sealed, the caller's own buffers (not copies); those before `#head`
+   * are sealed and replaced by {@link EMPTY}.
+   */
+  #queue: Uint8Array[] = [];
+  #head = 0;
+  /** Bytes of the message at `#head` already sealed as fragments. */
+  #headOffset = 0;
+  /** Plaintext bytes of the messages waiting to be sealed. */
+  #queuedBytes = 0;
+  /** A close record waits to be sealed after the queued messages. */
+  #closeQueued = false;
   readonly #events = new EventQueue();
   /** Fragments of the message being received. */
   #fragments: Uint8Array[] = [];
   #fragmentBytes = 0;
+  /** A `message more` record came, and the message it began has not ended. */
+  #fragmenting = false;
 
   /**
    * @throws `InvalidArgumentError` for an unsupported protocol, a missing key, a bad capability
@@ -136,9 +172,9 @@ export class StreamChannel {
     return this.#error;
   }
 
-  /** Bytes waiting for {@link pollTransmit}, plus messages waiting for the handshake. */
+  /** Bytes waiting for {@link pollTransmit}: sealed frames, and queued messages not yet sealed. */
   get bufferedOutgoingBytes(): number {
-    return this.#outgoing.bytes + this.#pendingBytes;
+    return this.#outgoing.bytes + this.#queuedBytes;
   }
 
   /** Bytes of received messages waiting for {@link nextEvent}. */
@@ -152,8 +188,13 @@ export class StreamChannel {
   }
 
   /**
-   * Queues an application message; it is sealed and framed at once if the handshake is done,
-   * otherwise when it finishes. Messages larger than one frame are split and reassembled.
+   * Queues an application message. Nothing is sealed yet: {@link pollTransmit} seals the queued
+   * messages, as many to a transport message as fit, and splits a long one into fragments; the
+   * peer gets them whole and in order.
+   *
+   * The channel keeps a reference to `payload`, not a copy, until {@link pollTransmit} has sealed
+   * it: the caller must not modify the buffer after handing it over (like node's
+   * `socket.write()`).
    *
    * @throws {@link OutgoingMessageTooLargeError} over `maxMessageLength`.
    * @throws {@link BufferFullError} if the outgoing buffer would pass `maxBufferedBytes`.
@@ -171,19 +212,12 @@ export class StreamChannel {
     if (this.bufferedOutgoingBytes + payload.length > this.#limits.maxBufferedBytes) {
       throw new BufferFullError('outgoing', this.#limits.maxBufferedBytes);
     }
-    if (this.#send === undefined) {
-      const copy = payload.slice();
-      this.#pending.push(copy);
-      this.#pendingBytes += copy.length;
-      return;
-    }
-    guarded(() => {
-      this.#sealMessage(payload);
-    }, this.#failWith);
+    this.#queue.push(payload);
+    this.#queuedBytes += payload.length;
   }
 
   /**
-   * Says goodbye: queues an authenticated close message after everything already sent. Incoming
+   * Says goodbye: queues an authenticated close record after everything already sent. Incoming
    * messages are still delivered until the peer's close arrives; then `channel-closed` (graceful)
    * is reported. Calling it again does nothing.
    */
@@ -191,11 +225,8 @@ export class StreamChannel {
     this.#checkUsable();
     if (this.#localClosed || this.#state === 'closed') return;
     this.#localClosed = true;
-    if (this.#send !== undefined) {
-      guarded(() => {
-        this.#sealClose();
-      }, this.#failWith);
-    }
+    this.#closeQueued = true;
+    if (this.#state === 'open') this.#state = 'closing';
   }
 
   /**
@@ -236,7 +267,8 @@ export class StreamChannel {
 
   /**
    * Tells the channel that the stream ended (the socket's end of file). Reports `channel-closed`,
-   * graceful if the peer's close message came first.
+   * graceful if the peer's close message came first. Messages already queued are still sealed for
+   * {@link pollTransmit}.
    *
    * @throws `TruncatedFrameError` if the stream ended inside a frame; the channel is then failed.
    */
@@ -255,11 +287,27 @@ export class StreamChannel {
   }
 
   /**
-   * The next bytes to write, or `undefined`. Frames queued together are joined into one buffer of
-   * up to {@link MAX_COALESCED_WRITE} bytes (one write instead of many small ones); a larger frame
-   * comes alone, without a copy. Call until it returns `undefined`.
+   * The next bytes to write, or `undefined`. Call until it returns `undefined`.
+   *
+   * Seals what {@link send} and {@link close} queued, one transport message at a time: when no
+   * sealed frame is waiting, it packs as many queued messages (and fragments) as fit into one
+   * transport message and returns that frame, so that the messages of one turn of the event loop
+   * leave in one write and cost one seal, and a large frame leaves uncopied. Frames already
+   * waiting (the handshake's) are joined into one buffer of up to {@link MAX_COALESCED_WRITE}
+   * bytes, together with the queued messages if all of them fit in it.
+   *
+   * @throws `NonceExhaustedError` if the sending nonce ran out; the channel is then failed.
    */
   pollTransmit(_now?: number): Uint8Array | undefined {
+    if (this.#send !== undefined && this.#hasQueued()) {
+      const waiting = this.#outgoing.bytes;
+      const room = plaintextRoom(MAX_COALESCED_WRITE - waiting);
+      if (waiting === 0 || this.#queuedRecordBytes() <= room) {
+        guarded(() => {
+          this.#sealBatch(waiting === 0 ? MAX_STREAM_PLAINTEXT_LENGTH : room);
+        }, this.#failWith);
+      }
+    }
     return this.#outgoing.takeCoalesced(MAX_COALESCED_WRITE);
   }
 
@@ -309,6 +357,7 @@ export class StreamChannel {
     if (handshake.complete) this.#finishHandshake();
   }
 
+  /** Takes the transport keys. Messages queued meanwhile are sealed by the next pollTransmit(). */
   #finishHandshake(): void {
     const handshake = this.#handshake!;
     const result = handshake.split();
@@ -317,98 +366,214 @@ export class StreamChannel {
     this.#receive = result.receive;
     this.#state = this.#localClosed ? 'closing' : 'open';
     this.#events.push(handshakeCompleted(result, this.#remoteAnnouncement!));
-    const pending = this.#pending;
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    for (const message of pending) this.#sealMessage(message);
-    if (this.#localClosed) this.#sealClose();
   }
 
-  /** Seals a message as one or more frames. */
-  #sealMessage(payload: Uint8Array): void {
-    let offset = 0;
-    do {
-      const end = Math.min(payload.length, offset + MAX_STREAM_FRAGMENT_LENGTH);
-      this.#sealFrame(
-        end === payload.length ? MESSAGE_END : MESSAGE_MORE,
-        payload.subarray(offset, end),
+  /** True while a message or a close record waits to be sealed. */
+  #hasQueued(): boolean {
+    return this.#head < this.#queue.length || this.#closeQueued;
+  }
+
+  /** Plaintext bytes the queued records take, if none is split: bodies plus headers. */
+  #queuedRecordBytes(): number {
+    const records = this.#queue.length - this.#head + (this.#closeQueued ? 1 : 0);
+    return this.#queuedBytes + records * STREAM_RECORD_HEADER_LENGTH;
+  }
+
+  /** Seals everything queued (before the keys go away). */
+  #sealAll(): void {
+    while (this.#hasQueued()) this.#sealBatch(MAX_STREAM_PLAINTEXT_LENGTH);
+  }
+
+  /**
+   * Seals the oldest queued records into one transport message of at most `capacity` plaintext
+   * bytes and queues its frame: whole messages while they fit, then a fragment of the next one if
+   * the room allows, then the close record if it is due and fits. The callers' capacity always
+   * takes at least one record (the maximum, or room for everything queued).
+   */
+  #sealBatch(capacity: number): void {
+    const queue = this.#queue;
+    // First the plan: the record bodies, views of the caller's buffers.
+    const bodies: Uint8Array[] = [];
+    let head = this.#head;
+    let offset = this.#headOffset;
+    let room = capacity;
+    let fragment = false;
+    let bodyBytes = 0;
+    let copied = 0;
+    while (head < queue.length && room >= STREAM_RECORD_HEADER_LENGTH) {
+      const message = queue[head]!;
+      const rest = message.length - offset;
+      let body: Uint8Array;
+      if (rest <= room - STREAM_RECORD_HEADER_LENGTH) {
+        body = offset === 0 ? message : message.subarray(offset);
+        queue[head] = EMPTY;
+        head++;
+        offset = 0;
+      } else if (room > STREAM_RECORD_HEADER_LENGTH) {
+        body = message.subarray(offset, offset + room - STREAM_RECORD_HEADER_LENGTH);
+        offset += body.length;
+        fragment = true;
+      } else {
+        break;
+      }
+      bodies.push(body);
+      bodyBytes += body.length;
+      room -= STREAM_RECORD_HEADER_LENGTH + body.length;
+      copied += STREAM_RECORD_HEADER_LENGTH + (body.length < COPY_LIMIT ? body.length : 0);
+      if (fragment) break;
+    }
+    const close = this.#closeQueued && head === queue.length && room >= STREAM_RECORD_HEADER_LENGTH;
+    if (close) copied += STREAM_RECORD_HEADER_LENGTH;
+
+    // Then the plaintext: headers and short bodies copied into one buffer, long bodies as parts.
+    const plaintext = new Uint8Array(copied);
+    const parts: Uint8Array[] = [];
+    let at = 0;
+    let partStart = 0;
+    for (let index = 0; index < bodies.length; index++) {
+      const body = bodies[index]!;
+      const more = fragment && index === bodies.length - 1;
+      at = writeRecordHeader(
+        plaintext,
+        at,
+        more ? TransportType.messageMore : TransportType.messageEnd,
+        body.length,
       );
-      offset = end;
-    } while (offset < payload.length);
-  }
+      if (body.length < COPY_LIMIT) {
+        plaintext.set(body, at);
+        at += body.length;
+      } else {
+        parts.push(plaintext.subarray(partStart, at), body);
+        partStart = at;
+      }
+    }
+    if (close) at = writeRecordHeader(plaintext, at, TransportType.close, 0);
+    if (at > partStart) parts.push(partStart === 0 ? plaintext : plaintext.subarray(partStart));
 
-  #sealClose(): void {
-    this.#sealFrame(CLOSE, EMPTY);
-    if (this.#state === 'open') this.#state = 'closing';
-  }
-
-  #sealFrame(type: Uint8Array, body: Uint8Array): void {
     const send = this.#send!;
     if (send.nonce > 0n && send.nonce % this.#limits.rekeyInterval === 0n) send.rekey();
-    const frame = send.seal(EMPTY, [type, body], STREAM_FRAME_HEADER_LENGTH);
+    const frame = send.seal(EMPTY, parts, STREAM_FRAME_HEADER_LENGTH);
     const length = frame.length - STREAM_FRAME_HEADER_LENGTH;
     frame[0] = length >>> 24;
     frame[1] = (length >>> 16) & 0xff;
     frame[2] = (length >>> 8) & 0xff;
     frame[3] = length & 0xff;
     this.#outgoing.push(frame);
+
+    this.#queuedBytes -= bodyBytes;
+    if (close) this.#closeQueued = false;
+    if (head === queue.length) {
+      this.#queue = [];
+      head = 0;
+    } else if (head >= COMPACT_AFTER && head * 2 >= queue.length) {
+      queue.splice(0, head);
+      head = 0;
+    }
+    this.#head = head;
+    this.#headOffset = offset;
   }
 
+  /** Opens a transport message and reads its records. */
   #openFrame(frame: Uint8Array): void {
     const receive = this.#receive!;
     if (receive.nonce > 0n && receive.nonce % this.#limits.rekeyInterval === 0n) receive.rekey();
     const plaintext = receive.decryptWithAd(EMPTY, frame);
-    const type = plaintext[0];
-    const body = plaintext.subarray(1);
-    if (this.#remoteClosed) {
-      throw new MalformedTransportMessageError('the peer sent data after its close message');
+    if (plaintext.length === 0) {
+      throw new MalformedTransportMessageError('the peer sent an empty transport message');
     }
-    switch (type) {
-      case TransportType.messageMore:
-      case TransportType.messageEnd: {
-        const length = this.#fragmentBytes + body.length;
-        if (length > this.#limits.maxMessageLength) {
-          throw new IncomingMessageTooLargeError(length, this.#limits.maxMessageLength);
-        }
-        if (type === TransportType.messageMore) {
-          this.#fragments.push(body);
-          this.#fragmentBytes = length;
-          return;
-        }
-        const payload =
-          this.#fragments.length === 0 ? body : concatenate([...this.#fragments, body], length);
-        this.#fragments = [];
-        this.#fragmentBytes = 0;
-        this.#events.push({ type: 'message-received', payload });
-        return;
-      }
-      case TransportType.close:
-        if (body.length > 0 || this.#fragments.length > 0) {
-          throw new MalformedTransportMessageError(
-            'a close message carried data or cut a message short',
-          );
-        }
-        this.#remoteClosed = true;
-        // Answer a goodbye with ours, as TLS does, so that both sides end gracefully.
-        if (!this.#localClosed) {
-          this.#localClosed = true;
-          this.#sealFrame(CLOSE, EMPTY);
-        }
-        this.#closed(true);
-        return;
-      default:
+    let offset = 0;
+    while (offset < plaintext.length) {
+      if (plaintext.length - offset < STREAM_RECORD_HEADER_LENGTH) {
         throw new MalformedTransportMessageError(
-          type === undefined
-            ? 'the peer sent an empty transport message'
-            : `the peer sent a transport message of unknown type ${type}`,
+          'a record header ran past the end of its transport message',
         );
+      }
+      const type = plaintext[offset]!;
+      const length = (plaintext[offset + 1]! << 8) | plaintext[offset + 2]!;
+      const start = offset + STREAM_RECORD_HEADER_LENGTH;
+      offset = start + length;
+      if (offset > plaintext.length) {
+        throw new MalformedTransportMessageError(
+          `a record of ${length} bytes ran past the end of its transport message`,
+        );
+      }
+      const body = plaintext.subarray(start, offset);
+      switch (type) {
+        case TransportType.messageMore:
+        case TransportType.messageEnd:
+          this.#readFragment(type === TransportType.messageEnd, body, plaintext.length);
+          break;
+        case TransportType.close:
+          if (length > 0 || this.#fragmenting) {
+            throw new MalformedTransportMessageError(
+              'a close record carried data or cut a message short',
+            );
+          }
+          if (offset < plaintext.length) {
+            throw new MalformedTransportMessageError('the peer sent data after its close record');
+          }
+          this.#remoteClosed();
+          return;
+        default:
+          throw new MalformedTransportMessageError(
+            `the peer sent a record of unknown type ${type}`,
+          );
+      }
     }
   }
 
+  /**
+   * Takes a message record: a fragment to keep, or the end of a message to deliver. A message
+   * taking less than half of its transport message is copied out, so that it does not keep the
+   * others' bytes alive; a larger one is delivered as a view.
+   */
+  #readFragment(end: boolean, body: Uint8Array, plaintextLength: number): void {
+    const length = this.#fragmentBytes + body.length;
+    if (length > this.#limits.maxMessageLength) {
+      throw new IncomingMessageTooLargeError(length, this.#limits.maxMessageLength);
+    }
+    if (!end) {
+      if (body.length > 0) this.#fragments.push(body);
+      this.#fragmentBytes = length;
+      this.#fragmenting = true;
+      return;
+    }
+    let payload: Uint8Array;
+    if (this.#fragments.length > 0) {
+      payload = concatenate([...this.#fragments, body], length);
+    } else {
+      payload = body.length * 2 >= plaintextLength ? body : body.slice();
+    }
+    this.#fragments = [];
+    this.#fragmentBytes = 0;
+    this.#fragmenting = false;
+    this.#events.push({ type: 'message-received', payload });
+  }
+
+  /** The peer said goodbye: answer with ours, as TLS does, so that both sides end gracefully. */
+  #remoteClosed(): void {
+    if (!this.#localClosed) {
+      this.#localClosed = true;
+      this.#closeQueued = true;
+    }
+    this.#closed(true);
+  }
+
+  /** Seals what is still queued (the keys are about to go), then reports the end. */
   #closed(graceful: boolean): void {
+    if (this.#send !== undefined) this.#sealAll();
+    this.#clearQueue();
     this.#state = 'closed';
     this.#wipeSecrets();
     this.#events.push({ type: 'channel-closed', graceful });
+  }
+
+  #clearQueue(): void {
+    this.#queue = [];
+    this.#head = 0;
+    this.#headOffset = 0;
+    this.#queuedBytes = 0;
+    this.#closeQueued = false;
   }
 
   /** Erases every key this channel holds (the handshake's and both directions'). */
@@ -429,10 +594,18 @@ export class StreamChannel {
     this.#state = 'failed';
     this.#wipeSecrets();
     this.#outgoing.clear();
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#clearQueue();
     this.#fragments = [];
     this.#fragmentBytes = 0;
+    this.#fragmenting = false;
     return error;
   };
+}
+
+/** Writes a record header at `at` and returns the offset after it. */
+function writeRecordHeader(into: Uint8Array, at: number, type: number, length: number): number {
+  into[at] = type;
+  into[at + 1] = length >>> 8;
+  into[at + 2] = length & 0xff;
+  return at + STREAM_RECORD_HEADER_LENGTH;
 }
