@@ -420,6 +420,11 @@ export class ChatClient {
     return [...this.#chats.values()];
   }
 
+  /** Requests sent and not yet answered by the server. */
+  get pendingRequests(): number {
+    return this.#pending.size;
+  }
+
   /** Bytes waiting to be written. */
   get bufferedOutgoingBytes(): number {
     return this.#channel.bufferedOutgoingBytes;

@@ -1,0 +1,13 @@
+import { defineConfig } from 'tsup';
+
+// One executable entry, ESM only (an app, not a library). @lanchat/core stays an external
+// dependency; the shebang makes dist/cli.js runnable as the `lanchat` bin.
+export default defineConfig({
+  entry: ['src/cli.ts'],
+  format: ['esm'],
+  target: 'node20',
+  platform: 'node',
+  banner: { js: '#!/usr/bin/env node' },
+  sourcemap: true,
+  clean: true,
+});
