@@ -212,7 +212,7 @@ async function main(): Promise<number> {
       `\nexit codes: alice ${String(codes[0])}, bob ${String(codes[1])}, server ${String(codes[2])}`,
     );
     console.log(
-      'Start your own: `lanchat-server` in one terminal, `lanchat connect HOST` in others.',
+      'Your own: `pnpm lanchat-server` in one terminal, `pnpm lanchat connect HOST` in others.',
     );
     return codes.every((code) => code === 0) ? 0 : 1;
   } finally {
