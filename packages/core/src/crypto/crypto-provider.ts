@@ -49,6 +49,11 @@ export interface Aead {
     associatedData: Uint8Array,
     ciphertext: Uint8Array,
   ): Uint8Array | undefined;
+  /**
+   * Optional: erases the provider's copy of the key. The Aead must not be used after (a provider
+   * that implements this throws). `CipherState` calls it when it replaces or wipes its key.
+   */
+  wipe?(): void;
 }
 
 /** The primitives behind Noise and the secure channel. */

@@ -161,6 +161,7 @@ export class CipherState {
   }
 
   #wipeKey(): void {
+    this.#aead?.wipe?.();
     this.#key?.fill(0);
     this.#key = undefined;
     this.#aead = undefined;
