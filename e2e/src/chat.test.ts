@@ -282,7 +282,7 @@ describe('lanchat end to end (real processes on loopback)', () => {
     // Up to 40 MB towards the stuck client, in bounded rounds; it is dropped long before.
     for (let round = 0; round < 100 && server.ofType('user-logged-out').length === 0; round++) {
       for (let index = 0; index < 100; index++) alice.send(text);
-      await bob.waitFor('message', () => bob.ofType('message').length >= (round + 1) * 100, 30_000);
+      await bob.waitFor('message', () => bob.ofType('message').length >= (round + 1) * 100, 60_000);
     }
     expect(await server.waitFor('user-logged-out')).toMatchObject({
       nick: 'stuck',
@@ -293,7 +293,7 @@ describe('lanchat end to end (real processes on loopback)', () => {
     expect(residentKiB).toBeLessThan(200 * 1024);
     alice.send('/msg bob still fine');
     expect(await bob.waitFor('private-message')).toMatchObject({ text: 'still fine' });
-  });
+  }, 180_000);
 });
 
 /** Logs in over a raw socket, then never reads again. */

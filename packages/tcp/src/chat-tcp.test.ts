@@ -256,7 +256,7 @@ describe('@lanchat/tcp on loopback', () => {
   });
 
   it('drops a client that stops reading once its backlog is full; the others carry on', async () => {
-    const { port, events, server } = await startServer({ maxBacklogBytes: 262_144 });
+    const { port, events, server } = await startServer();
     const sender = await startClient(port, 'sender');
     const reader = await startClient(port, 'reader');
     // A client that logs in, then never reads again.
@@ -267,19 +267,19 @@ describe('@lanchat/tcp on loopback', () => {
     await sender.events.waitFor('user-joined', (event) => event.nick === 'stuck');
     const text = 'x'.repeat(4000);
     let sent = 0;
-    // Enough to fill the loopback socket buffers and then the 256 KiB backlog; bounded.
+    // Enough to fill the loopback socket buffers and then the 1 MiB backlog; bounded.
     const dropped = events.waitFor(
       'connection-ending',
       (event) => event.reason === 'too-slow',
-      20_000,
+      100_000,
     );
     while (sent < 20_000 && events.ofType('connection-ending').length === 0) {
-      for (let index = 0; index < 10; index++) sender.client.say('lobby', text);
-      sent += 10;
+      for (let index = 0; index < 50; index++) sender.client.say('lobby', text);
+      sent += 50;
       await reader.events.waitFor(
         'message-received',
         () => reader.events.ofType('message-received').length >= sent,
-        20_000,
+        60_000,
       );
     }
     await dropped;
@@ -291,7 +291,7 @@ describe('@lanchat/tcp on loopback', () => {
     const id = sender.client.say('lobby', 'still here');
     await sender.events.waitFor('message-delivered', (event) => event.id === id);
     await reader.events.waitFor('message-received', (event) => event.text === 'still here');
-  });
+  }, 120_000);
 });
 
 /** Logs in over a raw socket driven by a core client, then stops reading for good. */

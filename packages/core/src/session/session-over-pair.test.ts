@@ -1,0 +1,222 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
+import { MalformedSessionMessageError } from '../errors/session-errors.js';
+import type { Endpoint } from '../testing/endpoint.js';
+import { TestingPair } from '../testing/testing-pair.js';
+import { ChatClient, type ClientEvent } from './chat-client.js';
+import { ChatServer } from './chat-server.js';
+import {
+  type ClientMessage,
+  type ServerMessage,
+  decodeClientMessage,
+  decodeServerMessage,
+  encodeSessionMessage,
+} from './session-messages.js';
+
+/** The server side of one connection, as an endpoint of the testing pair. */
+class ServerConnection implements Endpoint {
+  readonly connection: number;
+
+  constructor(
+    readonly server: ChatServer,
+    now: number,
+  ) {
+    this.connection = server.accept(now, 'pair')!;
+  }
+
+  receive(data: Uint8Array, now: number): void {
+    this.server.receive(this.connection, data, now);
+  }
+
+  pollTransmit(): Uint8Array | undefined {
+    return this.server.pollTransmitFor(this.connection);
+  }
+
+  pollTimeout(): number | undefined {
+    return this.server.pollTimeout();
+  }
+
+  handleTimeout(now: number): void {
+    this.server.handleTimeout(now);
+  }
+}
+
+/** The client, logging in with `nick` as soon as the server is identified; events collected. */
+class ClientEndpoint implements Endpoint {
+  readonly events: ClientEvent[] = [];
+
+  constructor(
+    readonly client: ChatClient,
+    readonly nick: string,
+  ) {}
+
+  receive(data: Uint8Array, now: number): void {
+    this.client.receive(data, now);
+    for (
+      let event = this.client.nextEvent();
+      event !== undefined;
+      event = this.client.nextEvent()
+    ) {
+      this.events.push(event);
+      if (event.type === 'server-identified') this.client.login({ nick: this.nick }, now);
+    }
+  }
+
+  pollTransmit(): Uint8Array | undefined {
+    return this.client.pollTransmit();
+  }
+
+  pollTimeout(): number | undefined {
+    return this.client.pollTimeout();
+  }
+
+  handleTimeout(now: number): void {
+    this.client.handleTimeout(now);
+  }
+}
+
+const serverKeyPair = nodeCryptoProvider.generateX25519KeyPair();
+
+describe('chat session over the testing pair', () => {
+  it('logs in and exchanges messages under latency and arbitrary chunking, and stays alive for an hour of virtual time', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const server = new ChatServer({ staticKeyPair: serverKeyPair });
+      const endpoint = new ClientEndpoint(new ChatClient({ now: 0 }), 'alice');
+      const pair = new TestingPair(endpoint, new ServerConnection(server, 0), {
+        mode: 'stream',
+        seed,
+        latency: { min: 1, max: 40 },
+        chunking: { maxChunk: 7 },
+      });
+      pair.runUntil(() => endpoint.client.state === 'online');
+      const ids = ['one', 'two', 'three'].map((text) =>
+        endpoint.client.say('lobby', text, pair.now),
+      );
+      pair.runUntil(
+        () => endpoint.events.filter((event) => event.type === 'message-delivered').length === 3,
+      );
+      expect(
+        endpoint.events
+          .filter((event) => event.type === 'message-delivered')
+          .map((event) => event.id),
+      ).toEqual(ids);
+      pair.runFor(60 * 60_000);
+      expect(endpoint.client.state).toBe('online');
+      expect(server.statistics.users).toBe(1);
+    }
+  });
+});
+
+const nick = fc.stringMatching(/^[a-z0-9_.-]{1,32}$/);
+const text = fc.string({ minLength: 1, maxLength: 200 });
+const uint = fc.nat({ max: Number.MAX_SAFE_INTEGER });
+
+const clientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
+  fc.record({
+    type: fc.constant('login' as const),
+    id: uint,
+    nick,
+    rooms: fc.array(nick, { maxLength: 3 }),
+  }),
+  fc.record({ type: fc.constant('say' as const), id: uint, ts: uint, room: nick, text }),
+  fc.record({
+    type: fc.constant('private' as const),
+    id: uint,
+    ts: uint,
+    to: nick,
+    text,
+    chat: fc.boolean(),
+  }),
+  fc.record({ type: fc.constant('join' as const), id: uint, room: nick }),
+  fc.record({
+    type: fc.constant('presence' as const),
+    id: uint,
+    presence: fc.constantFrom('online' as const, 'away' as const, 'busy' as const),
+  }),
+  fc.record({ type: fc.constant('ping' as const), n: uint }),
+  fc.record({ type: fc.constant('bye' as const) }),
+);
+
+const serverMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
+  fc.record({
+    type: fc.constant('message' as const),
+    id: uint,
+    ts: uint,
+    room: nick,
+    from: nick,
+    text,
+  }),
+  fc.record({ type: fc.constant('nack' as const), re: uint, code: nick, message: text }),
+  fc.record({
+    type: fc.constant('user-list' as const),
+    re: uint,
+    users: fc.array(
+      fc.record({
+        nick,
+        presence: fc.constantFrom('online' as const, 'away' as const),
+        rooms: fc.array(nick, { maxLength: 3 }),
+      }),
+      { maxLength: 5 },
+    ),
+  }),
+  fc.record({
+    type: fc.constant('user-left' as const),
+    room: nick,
+    nick,
+    reason: fc.constantFrom('left' as const, 'bye' as const, 'too-slow' as const),
+  }),
+);
+
+describe('session messages', () => {
+  it('round-trip through MessagePack exactly', () => {
+    fc.assert(
+      fc.property(clientMessage, (message) => {
+        expect(decodeClientMessage(encodeSessionMessage(message))).toEqual(message);
+      }),
+    );
+    fc.assert(
+      fc.property(serverMessage, (message) => {
+        expect(decodeServerMessage(encodeSessionMessage(message))).toEqual(message);
+      }),
+    );
+  });
+
+  it('any bytes decode to a message or a MalformedSessionMessageError, never anything else', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        for (const decode of [decodeClientMessage, decodeServerMessage]) {
+          try {
+            decode(Uint8Array.of(0, ...bytes));
+          } catch (error) {
+            expect(MalformedSessionMessageError.isInstance(error)).toBe(true);
+          }
+        }
+      }),
+    );
+  });
+
+  it('a valid message with one field of the wrong type is refused', () => {
+    fc.assert(
+      fc.property(
+        clientMessage,
+        fc.constantFrom(-1, 'x', true, null, [1], { a: 1 }, 1.5),
+        (message, wrong) => {
+          const fields = Object.keys(message).filter((key) => key !== 'type' && key !== 'chat');
+          fc.pre(fields.length > 0);
+          const field = fields[0]!;
+          const original = (message as unknown as Record<string, unknown>)[field];
+          fc.pre(
+            typeof original !== typeof wrong ||
+              (typeof wrong === 'number' && !Number.isSafeInteger(wrong)) ||
+              wrong === -1,
+          );
+          const broken = { ...message, [field]: wrong };
+          expect(() => decodeClientMessage(encodeSessionMessage(broken))).toThrow(
+            MalformedSessionMessageError,
+          );
+        },
+      ),
+    );
+  });
+});
