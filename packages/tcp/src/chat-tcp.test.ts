@@ -323,3 +323,45 @@ async function stuckClient(port: number): Promise<Socket> {
   });
   return socket;
 }
+
+describe('@lanchat/tcp cleanup', () => {
+  it('leaves no socket, server, timer or immediate behind after bye and close', async () => {
+    const count = (): Record<string, number> => {
+      const counts: Record<string, number> = {};
+      for (const resource of process.getActiveResourcesInfo())
+        counts[resource] = (counts[resource] ?? 0) + 1;
+      return counts;
+    };
+    const before = count();
+    const events = new Events<TcpServerEvent>();
+    const server = await listenChat({
+      staticKeyPair: serverKeyPair,
+      host: '127.0.0.1',
+      port: 0,
+      onEvent: events.push,
+    });
+    const alice = new Events<TcpClientEvent>();
+    const client = connectChat({
+      host: '127.0.0.1',
+      port: server.address().port,
+      login: { nick: 'alice' },
+      onEvent: alice.push,
+    });
+    await alice.waitFor('login-succeeded');
+    client.say('lobby', 'hello');
+    await alice.waitFor('message-delivered');
+    await client.bye();
+    await server.close();
+    // Socket handles are released on the next turns of the loop; wait for that with a deadline.
+    const deadline = Date.now() + 5000;
+    const settled = (): boolean => {
+      const after = count();
+      return ['TCPServerWrap', 'TCPSocketWrap', 'Timeout', 'Immediate'].every(
+        (type) => (after[type] ?? 0) <= (before[type] ?? 0),
+      );
+    };
+    while (!settled() && Date.now() < deadline)
+      await new Promise((resolve) => setImmediate(resolve));
+    expect(settled(), JSON.stringify({ before, after: count() })).toBe(true);
+  });
+});
