@@ -4,12 +4,13 @@
  * Every step waits for an event, never for a fixed time. Exits 0 when all went as expected.
  */
 
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
 
 const require = createRequire(import.meta.url);
 const serverCli = path.join(
@@ -27,7 +28,7 @@ type JsonEvent = Readonly<Record<string, unknown>> & { readonly event: string };
 
 /** A process that prints JSON lines; each is shown through `show` and can be waited for. */
 class Participant {
-  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #child: ChildProcessByStdio<Writable, Readable, null>;
   readonly #events: JsonEvent[] = [];
   readonly #waiters = new Set<() => void>();
   readonly exited: Promise<number | null>;
