@@ -69,6 +69,11 @@ async function connectCommand(
   const print = (event: OutputEvent): void => {
     if (json) {
       process.stdout.write(jsonLine(event));
+    } else if (ui !== undefined && event.event === 'closed') {
+      // The last line: no prompt after it.
+      ui.close();
+      ui = undefined;
+      process.stdout.write(`\r\u001b[2K${formatEvent(event, app.nick).join('\n')}\n`);
     } else if (ui !== undefined) {
       ui.print(formatEvent(event, app.nick));
     } else {

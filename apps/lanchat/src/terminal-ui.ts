@@ -205,6 +205,8 @@ export class TerminalUi {
   /** Calls `onLine` for each line typed, and `onClose` on Ctrl-D / Ctrl-C. */
   start(onLine: (line: string) => void, onClose: () => void): void {
     this.#readline.on('line', (line) => {
+      // The transcript shows what was sent, formatted: erase the raw echo of the typed line.
+      this.#output.write('\u001b[1A\u001b[2K\r');
       onLine(line);
       this.refreshPrompt();
     });
