@@ -269,7 +269,8 @@ describe('lanchat end to end (real processes on loopback)', () => {
 
   it('a client that stops reading is dropped; the others keep chatting and server memory stays bounded', async () => {
     const directory = await workspace();
-    const { port, server } = await serverIn(directory);
+    // Large texts fill the stuck client's socket buffers in a few rounds.
+    const { port, server } = await serverIn(directory, ['--max-text', '65536']);
     const alice = await client(port, directory, 'alice');
     const bob = await client(port, directory, 'bob');
     const stuck = await stuckClient(port);
@@ -278,11 +279,11 @@ describe('lanchat end to end (real processes on loopback)', () => {
       return Promise.resolve();
     });
     await bob.waitFor('user-joined', (event) => event['nick'] === 'stuck');
-    const text = 'x'.repeat(4000);
-    // Up to 40 MB towards the stuck client, in bounded rounds; it is dropped long before.
+    const text = 'x'.repeat(60_000);
+    // Up to 60 MB towards the stuck client, in bounded rounds; it is dropped long before.
     for (let round = 0; round < 100 && server.ofType('user-logged-out').length === 0; round++) {
-      for (let index = 0; index < 100; index++) alice.send(text);
-      await bob.waitFor('message', () => bob.ofType('message').length >= (round + 1) * 100, 60_000);
+      for (let index = 0; index < 10; index++) alice.send(text);
+      await bob.waitFor('message', () => bob.ofType('message').length >= (round + 1) * 10, 60_000);
     }
     expect(await server.waitFor('user-logged-out')).toMatchObject({
       nick: 'stuck',

@@ -27,6 +27,7 @@ interface ServeOptions extends GlobalOptions {
   readonly accounts?: boolean;
   readonly name?: string;
   readonly lobby?: string;
+  readonly maxText?: number;
 }
 
 function validated<T>(check: (value: string) => T): (value: string) => T {
@@ -47,6 +48,13 @@ function parsePortOption(text: string): number {
     throw new RangeError(
       `invalid port "${text}": a port is a number from 0 to 65535 (0: any free port)`,
     );
+  }
+  return Number(text);
+}
+
+function parseMaxText(text: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65_536) {
+    throw new RangeError(`invalid --max-text "${text}": a number of bytes from 1 to 65536`);
   }
   return Number(text);
 }
@@ -190,6 +198,7 @@ async function serve(options: ServeOptions): Promise<number> {
       : { verifyLogin: (user, password) => store.verify(user, password) }),
     ...(options.name === undefined ? {} : { name: options.name }),
     ...(options.lobby === undefined ? {} : { lobby: options.lobby }),
+    ...(options.maxText === undefined ? {} : { maxTextBytes: options.maxText }),
     signal: controller.signal,
     onEvent: (event) => {
       log.server(event);
@@ -283,6 +292,11 @@ export function createProgram(): Command {
     .option('--accounts', 'require login with a username and password (see `users`)')
     .option('--name <name>', 'the server name shown to users')
     .option('--lobby <room>', 'the room everyone joins', validated(checkRoomName))
+    .option(
+      '--max-text <bytes>',
+      'the longest chat text relayed, in bytes of UTF-8 (default 4096, at most 65536)',
+      validated(parseMaxText),
+    )
     .showHelpAfterError()
     .exitOverride()
     .action(async () => {

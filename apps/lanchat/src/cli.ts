@@ -8,7 +8,13 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
-import { LanchatError, checkName, checkNickname, checkRoomName } from '@lanchat/core';
+import {
+  InvalidArgumentError,
+  LanchatError,
+  checkName,
+  checkNickname,
+  checkRoomName,
+} from '@lanchat/core';
 import { formatHostKey, parseServerAddress } from './address.js';
 import { ClientApp, ExitCode, type OutputEvent } from './client-app.js';
 import { ensureConfigDir, resolveConfigDir } from './config-dir.js';
@@ -58,11 +64,12 @@ async function connectCommand(
   const configDir = await ensureConfigDir(resolveConfigDir(options.configDir));
   const knownHosts = await KnownHosts.open(path.join(configDir, KNOWN_HOSTS_FILE_NAME));
   const interactive = !json && process.stdin.isTTY && process.stdout.isTTY;
-  const nick = options.name ?? defaultNick();
+  // With an account, the server names the session after it unless --name says otherwise.
+  const nick = options.name ?? (options.user === undefined ? defaultNick() : undefined);
   // Asked before connecting, so that the prompt never fights the chat's input line. It is sent
   // only after the server's key has been checked.
-  let password = process.env['LANCHAT_PASSWORD'];
-  if (options.user !== undefined && (password === undefined || password === '') && interactive) {
+  let password = process.env['LANCHAT_PASSWORD'] || undefined;
+  if (options.user !== undefined && password === undefined && interactive) {
     password = await promptHidden(`password for ${options.user}: `);
   }
   let ui: TerminalUi | undefined;
@@ -194,7 +201,13 @@ async function main(): Promise<void> {
     }
     if (LanchatError.isInstance(error)) {
       process.stderr.write(`lanchat: ${error.message}\n`);
-      process.exitCode = ExitCode.usage;
+      process.exitCode = InvalidArgumentError.isInstance(error) ? ExitCode.usage : ExitCode.failure;
+      return;
+    }
+    if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
+      // A system error (EACCES on the config directory...): its message names the path.
+      process.stderr.write(`lanchat: ${error.message}\n`);
+      process.exitCode = ExitCode.failure;
       return;
     }
     throw error;

@@ -269,8 +269,14 @@ export class ClientApp {
   }
 
   #quitWhenIdle(): void {
-    // Not logged in yet (or reconnecting): the login runs the waiting lines, then comes back here.
-    if (!this.#quitRequested || this.#waiting.length > 0 || this.#client?.online !== true) return;
+    if (!this.#quitRequested) return;
+    if (this.#client?.online !== true) {
+      // Reconnecting: input has ended, so nothing more can be said; leave now. (Before the first
+      // login, wait: the login runs the waiting lines, then comes back here.)
+      if (this.#everConnected) void this.#client?.bye();
+      return;
+    }
+    if (this.#waiting.length > 0) return;
     const session = this.#client.session;
     if (session !== undefined && session.pendingRequests > 0) {
       this.#quitTimer ??= setTimeout(() => {

@@ -41,13 +41,26 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ['/chat NICK', 'ask NICK for a private chat, or accept theirs'],
   ['/decline NICK', "decline NICK's chat request"],
   ['/end [NICK]', 'end a private chat'],
-  ['/away, /busy, /back', 'set your presence'],
+  ['/away, /busy, /back', 'set your presence (away, busy, or back online)'],
   ['/quit or bye', 'say goodbye and leave'],
   ['TEXT', 'talk in the current room, or in the private chat you are in'],
 ];
 
+/** Other names of commands, by the name their help line starts with. */
+const ALIASES: Readonly<Record<string, string>> = {
+  '?': 'help',
+  part: 'leave',
+  who: 'users',
+  accept: 'chat',
+  busy: 'away',
+  back: 'away',
+  exit: 'quit',
+  bye: 'quit',
+};
+
 function usage(name: string): CommandError {
-  const line = COMMAND_HELP.find(([syntax]) => syntax.startsWith(`/${name}`));
+  const canonical = ALIASES[name] ?? name;
+  const line = COMMAND_HELP.find(([syntax]) => syntax.split(/[\s,]/)[0] === `/${canonical}`);
   return new CommandError(
     line === undefined ? `unknown command /${name}; try /help` : `usage: ${line[0]}`,
   );

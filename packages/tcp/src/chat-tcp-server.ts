@@ -166,6 +166,8 @@ export class ChatTcpServer {
         this.#clearTimer();
         if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
         this.#flushScheduled = undefined;
+        // The last sockets' closing reported events of their own: hand them out.
+        this.#drainEvents();
         this.#server.removeAllListeners('connection');
         resolve();
       });
@@ -179,7 +181,7 @@ export class ChatTcpServer {
 
   #accept(socket: Socket): void {
     const address = describeAddress(socket);
-    const id = this.#chat.accept(Date.now(), address);
+    const id = this.#chat.accept(Date.now(), address, socket.remoteAddress ?? 'unknown');
     if (id === undefined) {
       this.#drainEvents();
       socket.destroy();

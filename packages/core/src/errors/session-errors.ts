@@ -50,8 +50,8 @@ export class InvalidTextError extends InvalidArgumentError {
 
 /**
  * The peer sent a session message that is not valid MessagePack, is not a map with a known
- * `type`, has a field of the wrong type or out of bounds, or came at the wrong time (a chat
- * message before login, say). The session is failed for good; close the connection.
+ * `type`, has a missing, unknown or mistyped field, or the peer lacks the `chat` capability. The
+ * session is failed for good; close the connection.
  */
 export class MalformedSessionMessageError extends RemoteProtocolError {
   static override readonly errorName: string = 'MalformedSessionMessageError';

@@ -255,7 +255,7 @@ export interface ServerShutdownEvent {
   readonly message: string;
 }
 
-/** The server ends this session for a reason (`code`, e.g. `idle-timeout`, `too-slow`). */
+/** The server ends this session for a reason (`code`: `idle-timeout`, `login-timeout`, `disconnected`). */
 export interface ServerErrorEvent {
   readonly type: 'server-error';
   readonly code: string;

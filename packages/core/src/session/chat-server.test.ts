@@ -519,6 +519,25 @@ describe('chat session: accounts', () => {
   });
 });
 
+describe('chat session: rate limits per host', () => {
+  it('counts failed logins per host as well as per account', () => {
+    const network = new ChatNetwork({
+      accounts: { alice: 'correct horse', bob: 'battery staple' },
+    });
+    const attacker = network.connect('attacker');
+    for (let attempt = 0; attempt < 4; attempt++) {
+      attacker.client.login({ user: 'alice', password: `guess ${attempt}` }, network.now);
+      network.run();
+    }
+    // Another account from the same host: refused while the host waits.
+    attacker.client.login({ user: 'bob', password: 'battery staple' }, network.now);
+    network.run();
+    expect(network.eventsOf('attacker', 'login-failed').at(-1)).toMatchObject({
+      code: 'rate-limited',
+    });
+  });
+});
+
 describe('chat session: hostile and slow clients', () => {
   it('fails a connection that sends a malformed message; the others carry on', () => {
     const network = new ChatNetwork();

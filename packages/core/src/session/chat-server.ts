@@ -243,6 +243,7 @@ interface PendingLogin {
 interface Connection {
   readonly id: number;
   readonly address: string;
+  readonly host: string;
   readonly channel: StreamChannel;
   readonly openedAt: number;
   phase: Phase;
@@ -433,10 +434,13 @@ export class ChatServer {
 
   /**
    * Takes a new connection. Returns its id, or `undefined` when the server refuses it (too many
-   * connections, too many still logging in, or shutting down): a `connection-refused` event says
-   * why; close the socket.
+   * connections, too many still in their handshake, or shutting down): a `connection-refused`
+   * event says why; close the socket.
+   *
+   * @param address - how events name the peer, e.g. `192.168.1.7:51234`.
+   * @param host - the peer's host alone (no port), under which failed logins are counted.
    */
-  accept(now: number, address = 'unknown'): number | undefined {
+  accept(now: number, address = 'unknown', host = address): number | undefined {
     const refusal = this.#shuttingDown
       ? 'shutting-down'
       : this.#connections.size >= this.#maxConnections
@@ -464,6 +468,7 @@ export class ChatServer {
     const connection: Connection = {
       id: this.#nextConnectionId++,
       address,
+      host,
       channel,
       openedAt: now,
       phase: 'handshaking',
@@ -646,11 +651,28 @@ export class ChatServer {
     this.#shuttingDown = true;
     const notice = encodeSessionMessage({ type: 'shutdown', message });
     const bye = encodeSessionMessage({ type: 'bye', reason: 'shutdown' });
-    for (const connection of [...this.#connections.values()]) {
-      if (connection.phase === 'ending') continue;
+    const connections = [...this.#connections.values()].filter(
+      (connection) => connection.phase !== 'ending',
+    );
+    // Everyone is leaving: users are taken off without telling the others one by one.
+    for (const connection of connections) {
+      const user = connection.user;
+      if (user === undefined) continue;
+      connection.user = undefined;
+      this.#users.delete(user.key);
+      this.#events.push({
+        type: 'user-logged-out',
+        connection: connection.id,
+        nick: user.nick,
+        reason: 'shutdown',
+      });
+    }
+    this.#rooms.clear();
+    for (const connection of connections) {
       if (connection.phase !== 'handshaking') {
         this.#sendBytes(connection, notice);
         this.#sendBytes(connection, bye);
+        if (connection.channel.state === 'open') connection.channel.close();
       }
       this.#end(connection, 'shutdown', connection.phase !== 'handshaking');
     }
@@ -797,7 +819,8 @@ export class ChatServer {
   }
 
   #sendBytes(connection: Connection, bytes: Uint8Array): void {
-    if (connection.phase === 'ending' && connection.channel.state !== 'open') return;
+    // Once ending, the adapter has flushed and ended the socket: nothing more may be queued.
+    if (connection.phase === 'ending') return;
     if (this.#overflowed.has(connection) || connection.channel.error !== undefined) return;
     try {
       connection.channel.send(bytes);
@@ -1036,7 +1059,8 @@ export class ChatServer {
         .map((room) => checkRoomName(room));
     } catch (error) {
       if (!InvalidNameError.isInstance(error)) throw error;
-      this.#refuseLogin(connection, message.id, error.code, error.message, message);
+      // The refused name is not repeated in the event: it may hold anything, escape sequences too.
+      this.#refuseLogin(connection, message.id, error.code, error.message, {});
       return;
     }
     if (!this.#accounts) {
@@ -1097,7 +1121,7 @@ export class ChatServer {
   }
 
   #limiterKeys(connection: Connection, user: string): string[] {
-    return [`user:${nameKey(user)}`, `address:${connection.address}`];
+    return [`user:${nameKey(user)}`, `host:${connection.host}`];
   }
 
   #refuseLogin(

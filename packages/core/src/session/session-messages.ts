@@ -186,7 +186,7 @@ export interface Welcome {
   readonly maxText: number;
 }
 
-/** Login failed; the connection stays open for another try unless `code` is `rate-limited`. */
+/** Login failed; the connection stays open for another try (after `retryAfter`, when set). */
 export interface LoginFailed {
   readonly type: 'login-failed';
   readonly re: number;
@@ -349,7 +349,7 @@ export interface Shutdown {
   readonly message: string;
 }
 
-/** The server ends this session for a reason (`code`), e.g. `too-slow` or `idle-timeout`. */
+/** The server ends this session for a reason (`code`): `idle-timeout`, `login-timeout`, `disconnected`. */
 export interface SessionError {
   readonly type: 'error';
   readonly code: string;
