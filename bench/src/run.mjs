@@ -7,8 +7,10 @@
 
 import process from 'node:process';
 import { runChannel } from './channel.mjs';
+import { runFanout } from './fanout.mjs';
 import { runFrameDecode } from './frame-decode.mjs';
 import { runHandshake } from './handshake.mjs';
+import { runIdle } from './idle.mjs';
 
 /** @param {string} line */
 const print = (line) => {
@@ -20,6 +22,8 @@ const ALL = {
   'frame-decode': runFrameDecode,
   handshake: runHandshake,
   channel: runChannel,
+  fanout: runFanout,
+  idle: runIdle,
 };
 
 const requested = process.argv.slice(2);
