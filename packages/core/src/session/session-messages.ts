@@ -5,7 +5,7 @@
  * @module
  */
 
-import { decode, encode } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
 
 /** First byte of a session message that carries a control message (MessagePack). */
@@ -520,66 +520,105 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   );
 }
 
-function checkValue(kind: FieldKind, value: unknown, where: string): void {
+// Paths in error messages are built only when a check fails: decoding is on the relay's hot path.
+type Where = () => string;
+
+function checkValue(kind: FieldKind, value: unknown, where: Where): void {
   switch (kind) {
     case 'string':
       if (typeof value !== 'string' || value.length > MAX_STRING_FIELD) {
-        fail(`${where} must be a string of at most ${MAX_STRING_FIELD} characters`);
+        fail(`${where()} must be a string of at most ${MAX_STRING_FIELD} characters`);
       }
       return;
     case 'uint':
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-        fail(`${where} must be an unsigned integer below 2^53`);
+        fail(`${where()} must be an unsigned integer below 2^53`);
       }
       return;
     case 'bool':
-      if (typeof value !== 'boolean') fail(`${where} must be true or false`);
+      if (typeof value !== 'boolean') fail(`${where()} must be true or false`);
       return;
     case 'presence':
       if (typeof value !== 'string' || !PRESENCES.has(value)) {
-        fail(`${where} must be one of ${[...PRESENCES].join(', ')}`);
+        fail(`${where()} must be one of ${[...PRESENCES].join(', ')}`);
       }
       return;
     case 'reason':
       if (typeof value !== 'string' || !LEAVE_REASONS.has(value)) {
-        fail(`${where} must be one of ${[...LEAVE_REASONS].join(', ')}`);
+        fail(`${where()} must be one of ${[...LEAVE_REASONS].join(', ')}`);
       }
       return;
     case 'strings':
       if (!Array.isArray(value) || value.length > MAX_ARRAY_FIELD) {
-        fail(`${where} must be an array of strings`);
+        fail(`${where()} must be an array of strings`);
       }
-      value.forEach((item, index) => {
-        checkValue('string', item, `${where}[${index}]`);
-      });
+      for (let index = 0; index < value.length; index++) {
+        checkValue('string', value[index], () => `${where()}[${index}]`);
+      }
       return;
     default:
       if (!Array.isArray(value) || value.length > MAX_ARRAY_FIELD) {
-        fail(`${where} must be an array of maps`);
+        fail(`${where()} must be an array of maps`);
       }
-      value.forEach((item, index) => {
-        checkFields(kind.objects, item, `${where}[${index}]`);
-      });
+      for (let index = 0; index < value.length; index++) {
+        checkFields(compile(kind.objects), value[index], () => `${where()}[${index}]`);
+      }
   }
 }
 
-function checkFields(schema: Schema, value: unknown, where: string, skip?: string): void {
-  if (!isRecord(value)) fail(`${where} must be a map`);
-  for (const key of Object.keys(value)) {
-    if (key !== skip && !Object.hasOwn(schema, key)) fail(`${where} has an unknown field "${key}"`);
+/** A schema as checking walks it: its fields in a list, and their names for lookups. */
+interface CompiledSchema {
+  readonly fields: readonly (readonly [name: string, field: Field])[];
+  readonly names: ReadonlySet<string>;
+}
+
+const compiled = new WeakMap<Schema, CompiledSchema>();
+
+function compile(schema: Schema): CompiledSchema {
+  let result = compiled.get(schema);
+  if (result === undefined) {
+    result = { fields: Object.entries(schema), names: new Set(Object.keys(schema)) };
+    compiled.set(schema, result);
   }
-  for (const [name, field] of Object.entries(schema)) {
+  return result;
+}
+
+function checkFields(schema: CompiledSchema, value: unknown, where: Where, skip?: string): void {
+  if (!isRecord(value)) fail(`${where()} must be a map`);
+  let present = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (key === skip) continue;
+    if (!schema.names.has(key)) fail(`${where()} has an unknown field "${key}"`);
+    present++;
+  }
+  let seen = 0;
+  for (const [name, field] of schema.fields) {
     const fieldValue = value[name];
     if (fieldValue === undefined) {
-      if (!field.optional) fail(`${where} lacks the field "${name}"`);
+      if (!field.optional) fail(`${where()} lacks the field "${name}"`);
       continue;
     }
-    checkValue(field.kind, fieldValue, `${where}.${name}`);
+    seen++;
+    checkValue(field.kind, fieldValue, () => `${where()}.${name}`);
   }
+  // A field present with the value undefined cannot come from MessagePack; anything else counted.
+  if (seen !== present) fail(`${where()} has a field without a value`);
 }
 
+// One decoder and one encoder for the process, reused: building them per message costs more than
+// decoding a chat line. Both are synchronous, so no call can interleave with another.
+const decoder = new Decoder({
+  maxStrLength: MAX_STRING_FIELD * 3,
+  maxArrayLength: MAX_ARRAY_FIELD,
+  maxMapLength: 64,
+  maxBinLength: 0,
+  maxExtLength: 0,
+});
+const encoder = new Encoder({ ignoreUndefined: true });
+
 function decodeMessage(
-  schemas: Readonly<Record<string, Schema>>,
+  schemas: Readonly<Record<string, CompiledSchema>>,
   bytes: Uint8Array,
   from: string,
 ): Record<string, unknown> {
@@ -592,19 +631,11 @@ function decodeMessage(
   }
   let value: unknown;
   try {
-    value = decode(bytes.subarray(1), {
-      maxStrLength: MAX_STRING_FIELD * 3,
-      maxArrayLength: MAX_ARRAY_FIELD,
-      maxMapLength: 64,
-      maxBinLength: 0,
-      maxExtLength: 0,
-    });
+    value = decoder.decode(bytes.subarray(1));
   } catch (error) {
     throw new MalformedSessionMessageError(
       `the ${from} sent a message that is not valid MessagePack`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   if (!isRecord(value)) fail(`the ${from} sent a message that is not a map`);
@@ -614,18 +645,26 @@ function decodeMessage(
       `the ${from} sent a message of unknown type ${typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : typeof type}`,
     );
   }
-  checkFields(schemas[type]!, value, `the ${from}'s "${type}" message`, 'type');
+  checkFields(schemas[type]!, value, () => `the ${from}'s "${type}" message`, 'type');
   return value;
 }
 
 /** Encodes a control message: the kind byte, then MessagePack. */
 export function encodeSessionMessage(message: ClientMessage | ServerMessage): Uint8Array {
-  const body = encode(message, { ignoreUndefined: true });
+  // A view of the encoder's own buffer, copied once behind the kind byte.
+  const body = encoder.encodeSharedRef(message);
   const output = new Uint8Array(body.length + 1);
   output[0] = CONTROL_MESSAGE_KIND;
   output.set(body, 1);
   return output;
 }
+
+const COMPILED_CLIENT_SCHEMAS = Object.fromEntries(
+  Object.entries(CLIENT_SCHEMAS).map(([type, schema]) => [type, compile(schema)]),
+);
+const COMPILED_SERVER_SCHEMAS = Object.fromEntries(
+  Object.entries(SERVER_SCHEMAS).map(([type, schema]) => [type, compile(schema)]),
+);
 
 /**
  * Decodes and checks a message from a client.
@@ -633,7 +672,7 @@ export function encodeSessionMessage(message: ClientMessage | ServerMessage): Ui
  * @throws {@link MalformedSessionMessageError} when the bytes are not a valid client message.
  */
 export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
-  return decodeMessage(CLIENT_SCHEMAS, bytes, 'client') as unknown as ClientMessage;
+  return decodeMessage(COMPILED_CLIENT_SCHEMAS, bytes, 'client') as unknown as ClientMessage;
 }
 
 /**
@@ -642,5 +681,5 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
  * @throws {@link MalformedSessionMessageError} when the bytes are not a valid server message.
  */
 export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
-  return decodeMessage(SERVER_SCHEMAS, bytes, 'server') as unknown as ServerMessage;
+  return decodeMessage(COMPILED_SERVER_SCHEMAS, bytes, 'server') as unknown as ServerMessage;
 }
