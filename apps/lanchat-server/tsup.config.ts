@@ -10,4 +10,6 @@ export default defineConfig({
   banner: { js: '#!/usr/bin/env node' },
   sourcemap: true,
   clean: true,
+  // The apps' shared helpers are a private workspace package: bundled in, never a dependency.
+  noExternal: ['@lanchat/app-support'],
 });

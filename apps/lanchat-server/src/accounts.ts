@@ -28,7 +28,7 @@ import {
   nameKey,
 } from '@lanchat/core';
 import { randomBytes } from 'node:crypto';
-import { readSmallFile, writeFileAtomic } from './atomic-file.js';
+import { readSmallFile, writeFileAtomic } from '@lanchat/app-support';
 import { AccountExistsError, AccountsFileError, InvalidPasswordError } from './errors.js';
 import {
   DEFAULT_SCRYPT_COST,

@@ -255,7 +255,7 @@ async function serve(options: ServeOptions): Promise<number> {
 /** Reads a password: hidden from a terminal prompt, or the first line of stdin when piped. */
 async function readPassword(prompt: string): Promise<string> {
   if (process.stdin.isTTY) {
-    const { promptHidden } = await import('./prompt.js');
+    const { promptHidden } = await import('@lanchat/app-support');
     const first = await promptHidden(prompt);
     const second = await promptHidden('again: ');
     if (first === undefined || first !== second) throw new RangeError('the passwords do not match');

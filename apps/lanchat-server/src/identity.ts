@@ -19,7 +19,7 @@
 
 import { type X25519KeyPair, keyFingerprint, nodeCryptoProvider } from '@lanchat/core';
 import path from 'node:path';
-import { readSmallFile, writeFileAtomic } from './atomic-file.js';
+import { readSmallFile, writeFileAtomic } from '@lanchat/app-support';
 import { ensureDataDir } from './data-dir.js';
 import { IdentityFileError, InsecureFileModeError } from './errors.js';
 

@@ -19,7 +19,7 @@ import { formatHostKey, parseServerAddress } from './address.js';
 import { ClientApp, ExitCode, type OutputEvent } from './client-app.js';
 import { ensureConfigDir, resolveConfigDir } from './config-dir.js';
 import { KNOWN_HOSTS_FILE_NAME, KnownHosts } from './known-hosts.js';
-import { promptHidden } from './prompt.js';
+import { promptHidden } from '@lanchat/app-support';
 import { TerminalUi, formatEvent } from './terminal-ui.js';
 
 interface ConnectOptions {

@@ -19,7 +19,7 @@
 import { keyFingerprint } from '@lanchat/core';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { readSmallFile, writeFileAtomic } from './atomic-file.js';
+import { readSmallFile, writeFileAtomic } from '@lanchat/app-support';
 import { KnownHostsFileError } from './errors.js';
 
 /** The name of the known-hosts file inside the configuration directory. */

@@ -1,9 +1,6 @@
 /**
  * Small-file helpers: atomic, private writes, and bounded reads.
  *
- * (The server app has its own copy of this module: the apps share nothing but `@lanchat/core`,
- * which owns no I/O.)
- *
  * @module
  */
 

@@ -1,0 +1,16 @@
+/**
+ * What the two apps share and the core must not hold (it owns no I/O): private atomic file
+ * writes, bounded reads, and a hidden prompt. A private workspace package, bundled into each app
+ * by tsup, so the published apps do not depend on it.
+ *
+ * @packageDocumentation
+ */
+
+export {
+  type SmallFile,
+  type WriteFileAtomicOptions,
+  errorCode,
+  readSmallFile,
+  writeFileAtomic,
+} from './atomic-file.js';
+export { promptHidden } from './prompt.js';
