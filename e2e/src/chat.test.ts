@@ -136,7 +136,8 @@ describe('lanchat end to end (real processes on loopback)', () => {
     ]);
     added.stdin.end('correct horse battery\n');
     expect(await new Promise((resolve) => added.on('exit', resolve))).toBe(0);
-    const { port } = await serverIn(directory, ['--accounts']);
+    // A long wait, so that no attempt below can outlast it however slow the machine is.
+    const { port } = await serverIn(directory, ['--accounts', '--login-backoff', '600000']);
     const failures: string[] = [];
     for (let attempt = 0; attempt < 5; attempt++) {
       const wrong = track(

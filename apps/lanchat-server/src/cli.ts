@@ -28,6 +28,7 @@ interface ServeOptions extends GlobalOptions {
   readonly name?: string;
   readonly lobby?: string;
   readonly maxText?: number;
+  readonly loginBackoff?: number;
 }
 
 function validated<T>(check: (value: string) => T): (value: string) => T {
@@ -48,6 +49,13 @@ function parsePortOption(text: string): number {
     throw new RangeError(
       `invalid port "${text}": a port is a number from 0 to 65535 (0: any free port)`,
     );
+  }
+  return Number(text);
+}
+
+function parseLoginBackoff(text: string): number {
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) {
+    throw new RangeError(`invalid --login-backoff "${text}": a number of milliseconds from 1`);
   }
   return Number(text);
 }
@@ -199,6 +207,9 @@ async function serve(options: ServeOptions): Promise<number> {
     ...(options.name === undefined ? {} : { name: options.name }),
     ...(options.lobby === undefined ? {} : { lobby: options.lobby }),
     ...(options.maxText === undefined ? {} : { maxTextBytes: options.maxText }),
+    ...(options.loginBackoff === undefined
+      ? {}
+      : { loginLimiter: { baseDelay: options.loginBackoff } }),
     signal: controller.signal,
     onEvent: (event) => {
       log.server(event);
@@ -296,6 +307,11 @@ export function createProgram(): Command {
       '--max-text <bytes>',
       'the longest chat text relayed, in bytes of UTF-8 (default 4096, at most 65536)',
       validated(parseMaxText),
+    )
+    .option(
+      '--login-backoff <ms>',
+      'wait imposed after the 4th failed login of an account or host, doubling with each further one (default 1000, up to 5 minutes)',
+      validated(parseLoginBackoff),
     )
     .showHelpAfterError()
     .exitOverride()
