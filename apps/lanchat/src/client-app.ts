@@ -483,7 +483,10 @@ export class ClientApp {
         this.#room ??= event.rooms.at(-1) ?? event.lobby;
         return;
       case 'login-failed':
-        this.#error(event.code, `login refused: ${event.message}`);
+        this.#error(
+          event.code,
+          `login refused: ${event.message}${event.code === 'login-required' ? ' (connect with --user NAME)' : ''}`,
+        );
         if (!this.#everConnected) {
           this.#exitCode = ExitCode.failure;
           this.#closeReason = 'login-failed';
