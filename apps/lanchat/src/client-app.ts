@@ -12,6 +12,7 @@ import {
   type Presence,
   Secret,
   type UserInfo,
+  checkRoomName,
   keyFingerprint,
   nameKey,
 } from '@lanchat/core';
@@ -137,6 +138,9 @@ export interface ClientAppOptions {
   readonly reconnect?: boolean;
 }
 
+/** Most input lines kept while the session is not logged in (connecting, reconnecting). */
+export const MAX_WAITING_LINES = 10_000;
+
 /** Exit codes of the client. */
 export const ExitCode = {
   ok: 0,
@@ -161,7 +165,6 @@ export class ClientApp {
   #password: Secret | undefined;
   readonly #finished: Promise<number>;
   #resolveFinished: (code: number) => void = () => undefined;
-  readonly #sent = new Map<number, OutputEvent & { readonly event: 'sent' }>();
   /** Lines typed or piped before the session was ready; run once it is (order kept). */
   readonly #waiting: string[] = [];
   #quitRequested = false;
@@ -220,10 +223,17 @@ export class ClientApp {
   /**
    * Runs one input line: a command or text. Errors become `error` events. Lines that come while
    * the session is not logged in (still connecting, or reconnecting) wait and run in order once
-   * it is, so a script can pipe its commands at once.
+   * it is, so a script can pipe its commands at once; at most {@link MAX_WAITING_LINES} of them.
    */
   handleLine(line: string): void {
     if (this.#client?.online !== true || this.#waiting.length > 0) {
+      if (this.#waiting.length >= MAX_WAITING_LINES) {
+        this.#error(
+          'input-overflow',
+          `${MAX_WAITING_LINES} lines already wait for the connection; this one is dropped`,
+        );
+        return;
+      }
       this.#waiting.push(line);
       return;
     }
@@ -369,9 +379,8 @@ export class ClientApp {
         return;
       }
       case 'room': {
-        const room = client.session?.rooms.find(
-          (name) => nameKey(name) === nameKey(command.room.replace(/^#/, '')),
-        );
+        const key = nameKey(checkRoomName(command.room));
+        const room = client.session?.rooms.find((name) => nameKey(name) === key);
         if (room === undefined) {
           this.#error('not-in-room', `you are not in the room ${command.room}; /join it first`);
           return;
@@ -435,7 +444,6 @@ export class ClientApp {
   }
 
   #noteSent(event: OutputEvent & { readonly event: 'sent' }): void {
-    this.#sent.set(event.id, event);
     this.#options.output(event);
   }
 
@@ -549,11 +557,9 @@ export class ClientApp {
         });
         return;
       case 'message-delivered':
-        this.#sent.delete(event.id);
         output({ event: 'delivered', id: event.id });
         return;
       case 'message-failed':
-        this.#sent.delete(event.id);
         this.#error(event.code, `not delivered: ${event.message}`, event.id);
         return;
       case 'request-failed':

@@ -20,6 +20,7 @@ import {
   checkText,
   nameKey,
 } from './names.js';
+import { FifoQueue } from './event-queue.js';
 import { Secret } from './secret.js';
 import {
   type ClientMessage,
@@ -326,8 +327,7 @@ export class ChatClient {
   #nextPing = 1;
   #lastPing = -Infinity;
   readonly #pending = new Map<number, ClientMessage['type']>();
-  #events: ClientEvent[] = [];
-  #eventHead = 0;
+  readonly #events = new FifoQueue<ClientEvent>();
   #nick: string | undefined;
   #lobby: string | undefined;
   #maxTextBytes = DEFAULT_MAX_TEXT_BYTES;
@@ -627,13 +627,7 @@ export class ChatClient {
 
   /** The next event, or `undefined`. */
   nextEvent(): ClientEvent | undefined {
-    if (this.#eventHead >= this.#events.length) return undefined;
-    const event = this.#events[this.#eventHead++];
-    if (this.#eventHead === this.#events.length) {
-      this.#events = [];
-      this.#eventHead = 0;
-    }
-    return event;
+    return this.#events.shift();
   }
 
   /** The next deadline: the handshake's, the next keepalive ping, or dead-connection detection. */

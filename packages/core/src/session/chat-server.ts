@@ -29,6 +29,7 @@ import {
   checkText,
   nameKey,
 } from './names.js';
+import { FifoQueue } from './event-queue.js';
 import { Secret } from './secret.js';
 import {
   type ClientMessage,
@@ -332,7 +333,7 @@ export class ChatServer {
   readonly #dirty = new Set<Connection>();
   /** Connections whose backlog overflowed, dropped at the end of the current step. */
   readonly #overflowed = new Set<Connection>();
-  #events: ServerEvent[] = [];
+  readonly #events = new FifoQueue<ServerEvent>();
   #nextConnectionId = 1;
   #nextMessageId = 1;
   #pending = 0;
@@ -558,10 +559,7 @@ export class ChatServer {
 
   /** The next event, or `undefined`. */
   nextEvent(): ServerEvent | undefined {
-    if (this.#events.length === 0) return undefined;
-    const event = this.#events[0];
-    this.#events = this.#events.length === 1 ? [] : this.#events.slice(1);
-    return event;
+    return this.#events.shift();
   }
 
   /** The earliest deadline of any connection (handshake, login, idle), or `undefined`. */
@@ -1336,10 +1334,12 @@ export class ChatServer {
       users = found.members;
       room = found.name;
     }
+    // Each user's comparison key is kept on the user: sort on it rather than normalise per compare.
+    const sorted = [...users].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const listed: UserInfo[] = [];
     let budget = USER_LIST_BUDGET;
     let more = 0;
-    for (const member of users) {
+    for (const member of sorted) {
       const rooms = [...member.rooms].map((memberRoom) => memberRoom.name);
       const cost =
         32 + member.nick.length * 3 + rooms.reduce((total, name) => total + 4 + name.length * 3, 0);
@@ -1350,7 +1350,6 @@ export class ChatServer {
       budget -= cost;
       listed.push({ nick: member.nick, presence: member.presence, rooms });
     }
-    listed.sort((a, b) => (nameKey(a.nick) < nameKey(b.nick) ? -1 : 1));
     this.#send(user.connection, {
       type: 'user-list',
       re,

@@ -556,13 +556,15 @@ function checkValue(kind: FieldKind, value: unknown, where: Where): void {
         checkValue('string', value[index], () => `${where()}[${index}]`);
       }
       return;
-    default:
+    default: {
       if (!Array.isArray(value) || value.length > MAX_ARRAY_FIELD) {
         fail(`${where()} must be an array of maps`);
       }
+      const schema = compile(kind.objects);
       for (let index = 0; index < value.length; index++) {
-        checkFields(compile(kind.objects), value[index], () => `${where()}[${index}]`);
+        checkFields(schema, value[index], () => `${where()}[${index}]`);
       }
+    }
   }
 }
 
