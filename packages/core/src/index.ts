@@ -202,6 +202,7 @@ export {
   MAX_STREAM_PLAINTEXT_LENGTH,
   STREAM_RECORD_HEADER_LENGTH,
   StreamChannel,
+  type StreamChannelOptions,
 } from './channel/stream-channel.js';
 export {
   DATAGRAM_TRANSPORT_OVERHEAD,

@@ -7,11 +7,12 @@
 
 import { BufferFullError } from '../errors/channel-errors.js';
 import { LanchatError } from '../errors/lanchat-error.js';
+import { FifoQueue } from '../util/fifo-queue.js';
 import type { ChannelEvent } from './channel-events.js';
 
 /** Events waiting for `nextEvent()`, with the payload bytes they hold. */
 export class EventQueue {
-  #events: ChannelEvent[] = [];
+  readonly #events = new FifoQueue<ChannelEvent>();
   #bytes = 0;
 
   /** Payload bytes of the messages waiting. */
@@ -33,7 +34,7 @@ export class EventQueue {
 
 /** Encoded frames or datagrams waiting for `pollTransmit()`. */
 export class OutgoingQueue {
-  #items: Uint8Array[] = [];
+  readonly #items = new FifoQueue<Uint8Array>();
   #bytes = 0;
 
   /** Bytes waiting. */
@@ -59,20 +60,22 @@ export class OutgoingQueue {
    */
   takeCoalesced(limit: number): Uint8Array | undefined {
     const items = this.#items;
-    const first = items[0];
+    const first = items.shift();
     if (first === undefined) return undefined;
     let count = 1;
     let total = first.length;
-    while (count < items.length && total + items[count]!.length <= limit) {
-      total += items[count]!.length;
+    for (let next = items.peek(); next !== undefined && total + next.length <= limit; ) {
+      total += next.length;
       count++;
+      next = items.peek(count - 1);
     }
-    const taken = items.splice(0, count);
     this.#bytes -= total;
     if (count === 1) return first;
     const output = new Uint8Array(total);
-    let offset = 0;
-    for (const item of taken) {
+    output.set(first, 0);
+    let offset = first.length;
+    for (let index = 1; index < count; index++) {
+      const item = items.shift()!;
       output.set(item, offset);
       offset += item.length;
     }
@@ -80,7 +83,7 @@ export class OutgoingQueue {
   }
 
   clear(): void {
-    this.#items = [];
+    this.#items.clear();
     this.#bytes = 0;
   }
 }

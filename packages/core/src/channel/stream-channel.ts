@@ -84,6 +84,18 @@ function concatenate(parts: readonly Uint8Array[], length: number): Uint8Array {
   return output;
 }
 
+/** Options of a {@link StreamChannel}. */
+export interface StreamChannelOptions extends SecureChannelOptions {
+  /**
+   * Deliver every received message as a view of the decrypted transport message it came in,
+   * never a copy. Default false: a message taking less than half of its transport message is
+   * copied out, so that keeping it does not keep the other messages' bytes alive. Set it when
+   * each message is read and dropped at once, as the chat session does: it saves a copy per small
+   * message.
+   */
+  readonly messageViews?: boolean;
+}
+
 /**
  * A secure channel over a reliable byte stream.
  *
@@ -142,13 +154,16 @@ export class StreamChannel {
   #fragmentBytes = 0;
   /** A `message more` record came, and the message it began has not ended. */
   #fragmenting = false;
+  /** Deliver every message as a view of its transport message (see {@link StreamChannelOptions}). */
+  readonly #messageViews: boolean;
 
   /**
    * @throws `InvalidArgumentError` for an unsupported protocol, a missing key, a bad capability
    * name or a limit out of range.
    */
-  constructor(options: SecureChannelOptions) {
+  constructor(options: StreamChannelOptions) {
     this.initiator = options.initiator;
+    this.#messageViews = options.messageViews ?? false;
     this.#limits = channelLimits(options, 2 ** 31);
     this.#version = options.version ?? PROTOCOL_VERSION;
     this.#announcement = encodeHandshakeAnnouncement({
@@ -523,9 +538,9 @@ export class StreamChannel {
   }
 
   /**
-   * Takes a message record: a fragment to keep, or the end of a message to deliver. A message
-   * taking less than half of its transport message is copied out, so that it does not keep the
-   * others' bytes alive; a larger one is delivered as a view.
+   * Takes a message record: a fragment to keep, or the end of a message to deliver. Unless
+   * `messageViews` is set, a message taking less than half of its transport message is copied out,
+   * so that it does not keep the others' bytes alive; a larger one is delivered as a view.
    */
   #readFragment(end: boolean, body: Uint8Array, plaintextLength: number): void {
     const length = this.#fragmentBytes + body.length;
@@ -542,7 +557,7 @@ export class StreamChannel {
     if (this.#fragments.length > 0) {
       payload = concatenate([...this.#fragments, body], length);
     } else {
-      payload = body.length * 2 >= plaintextLength ? body : body.slice();
+      payload = this.#messageViews || body.length * 2 >= plaintextLength ? body : body.slice();
     }
     this.#fragments = [];
     this.#fragmentBytes = 0;

@@ -20,7 +20,8 @@ import {
   checkText,
   nameKey,
 } from './names.js';
-import { FifoQueue } from './event-queue.js';
+import { FifoQueue } from '../util/fifo-queue.js';
+import { ROOM_MESSAGE_KIND, decodeRoomMessage } from './room-message.js';
 import { Secret } from './secret.js';
 import {
   type ClientMessage,
@@ -360,6 +361,8 @@ export class ChatClient {
     this.#channel = new StreamChannel({
       initiator: true,
       now: options.now,
+      // Each message is decoded as soon as it is read; none outlives its transport message.
+      messageViews: true,
       staticKeyPair:
         options.staticKeyPair ?? (crypto ?? nodeCryptoProvider).generateX25519KeyPair(),
       capabilities: [CHAT_CAPABILITY],
@@ -729,7 +732,12 @@ export class ChatClient {
           });
           break;
         case 'message-received':
-          this.#handleMessage(decodeServerMessage(event.payload), now);
+          // The busiest message, read straight into its event.
+          if (event.payload[0] === ROOM_MESSAGE_KIND) {
+            this.#events.push(decodeRoomMessage(event.payload, 'message-received'));
+          } else {
+            this.#handleMessage(decodeServerMessage(event.payload), now);
+          }
           break;
         case 'channel-closed':
           this.#close(

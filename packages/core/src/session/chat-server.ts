@@ -29,7 +29,7 @@ import {
   checkText,
   nameKey,
 } from './names.js';
-import { FifoQueue } from './event-queue.js';
+import { FifoQueue } from '../util/fifo-queue.js';
 import { Secret } from './secret.js';
 import {
   type ClientMessage,
@@ -456,6 +456,8 @@ export class ChatServer {
     const channel = new StreamChannel({
       initiator: false,
       now,
+      // Each message is decoded as soon as it is read; none outlives its transport message.
+      messageViews: true,
       staticKeyPair: this.#options.staticKeyPair,
       capabilities: this.#accounts
         ? [CHAT_CAPABILITY, LOGIN_REQUIRED_CAPABILITY]

@@ -7,6 +7,14 @@
 
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
+import {
+  MAX_STRING_FIELD,
+  ROOM_MESSAGE_KIND,
+  decodeRoomMessage,
+  encodeRoomMessage,
+} from './room-message.js';
+
+export { ROOM_MESSAGE_HEADER_LENGTH, ROOM_MESSAGE_KIND } from './room-message.js';
 
 /** First byte of a session message that carries a control message (MessagePack). */
 export const CONTROL_MESSAGE_KIND = 0x00;
@@ -406,8 +414,6 @@ function optional(kind: FieldKind): Field {
   return { kind, optional: true };
 }
 
-/** Longest string field, in UTF-16 code units, before the session's own rules apply. */
-const MAX_STRING_FIELD = 65_536;
 /** Longest array field. */
 const MAX_ARRAY_FIELD = 100_000;
 
@@ -457,7 +463,8 @@ const CLIENT_SCHEMAS: Readonly<Record<ClientMessage['type'], Schema>> = {
   presence: { id, presence: required('presence') },
 };
 
-const SERVER_SCHEMAS: Readonly<Record<ServerMessage['type'], Schema>> = {
+// A room message travels only in its compact form (ROOM_MESSAGE_KIND), never as MessagePack.
+const SERVER_SCHEMAS: Readonly<Record<Exclude<ServerMessage['type'], 'message'>, Schema>> = {
   ...SHARED_SCHEMAS,
   welcome: {
     re,
@@ -491,7 +498,6 @@ const SERVER_SCHEMAS: Readonly<Record<ServerMessage['type'], Schema>> = {
     }),
     more: optional('uint'),
   },
-  message: { id, ts, room, from: nick, text },
   private: { id, ts, from: nick, to: nick, text, chat: required('bool') },
   'user-joined': { room, nick },
   'user-left': { room, nick, reason: required('reason') },
@@ -651,8 +657,15 @@ function decodeMessage(
   return value;
 }
 
-/** Encodes a control message: the kind byte, then MessagePack. */
+/**
+ * Encodes a session message: a room message in its compact form, any other as a control message
+ * (the kind byte, then MessagePack).
+ *
+ * @throws `InvalidArgumentError` for a room message whose `id` or `ts` is not an unsigned integer
+ * below 2^53, or whose `room` or `from` takes more than 255 bytes of UTF-8.
+ */
 export function encodeSessionMessage(message: ClientMessage | ServerMessage): Uint8Array {
+  if (message.type === 'message') return encodeRoomMessage(message);
   // A view of the encoder's own buffer, copied once behind the kind byte.
   const body = encoder.encodeSharedRef(message);
   const output = new Uint8Array(body.length + 1);
@@ -683,5 +696,6 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
  * @throws {@link MalformedSessionMessageError} when the bytes are not a valid server message.
  */
 export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
+  if (bytes[0] === ROOM_MESSAGE_KIND) return decodeRoomMessage(bytes, 'message');
   return decodeMessage(COMPILED_SERVER_SCHEMAS, bytes, 'server') as unknown as ServerMessage;
 }

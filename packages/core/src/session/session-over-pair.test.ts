@@ -7,7 +7,9 @@ import { TestingPair } from '../testing/testing-pair.js';
 import { ChatClient, type ClientEvent } from './chat-client.js';
 import { ChatServer } from './chat-server.js';
 import {
+  CONTROL_MESSAGE_KIND,
   type ClientMessage,
+  ROOM_MESSAGE_KIND,
   type ServerMessage,
   decodeClientMessage,
   decodeServerMessage,
@@ -169,7 +171,7 @@ const serverMessage: fc.Arbitrary<ServerMessage> = fc.oneof(
 );
 
 describe('session messages', () => {
-  it('round-trip through MessagePack exactly', () => {
+  it('round-trip exactly (MessagePack, and the compact room message)', () => {
     fc.assert(
       fc.property(clientMessage, (message) => {
         expect(decodeClientMessage(encodeSessionMessage(message))).toEqual(message);
@@ -186,10 +188,12 @@ describe('session messages', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
         for (const decode of [decodeClientMessage, decodeServerMessage]) {
-          try {
-            decode(Uint8Array.of(0, ...bytes));
-          } catch (error) {
-            expect(MalformedSessionMessageError.isInstance(error)).toBe(true);
+          for (const kind of [CONTROL_MESSAGE_KIND, ROOM_MESSAGE_KIND]) {
+            try {
+              decode(Uint8Array.of(kind, ...bytes));
+            } catch (error) {
+              expect(MalformedSessionMessageError.isInstance(error)).toBe(true);
+            }
           }
         }
       }),
