@@ -463,6 +463,37 @@ describe('chat session: timers', () => {
     expect(network.eventsOf('lazy', 'server-error')).toMatchObject([{ code: 'login-timeout' }]);
   });
 
+  it('ends an idle session on time when the idle timeout is shorter than the login timeout', () => {
+    const network = new ChatNetwork({ server: { idleTimeout: 5_000, loginTimeout: 30_000 } });
+    const start = network.now;
+    const silent = network.connect('silent', { keepaliveInterval: 60_000, deadTimeout: 120_000 });
+    silent.client.login({ nick: 'silent' }, network.now);
+    network.run();
+    // The bound pollTimeout() gives must follow the session into its shorter idle deadline.
+    expect(network.server.pollTimeout()).toBeLessThanOrEqual(start + 5_000);
+    network.advance(5_000);
+    expect(network.serverEventsOf('connection-ending')).toMatchObject([
+      { connection: silent.connection, reason: 'idle-timeout' },
+    ]);
+    expect(network.server.pollTimeout()).toBeUndefined();
+  });
+
+  it('finds nothing due when a session was heard from since, and moves to its next deadline', () => {
+    const network = new ChatNetwork();
+    const alice = network.login('alice', {});
+    const first = network.server.pollTimeout()!;
+    network.now += 5_000;
+    const spoke = network.now;
+    alice.client.say('lobby', 'still here', network.now);
+    network.run();
+    // A bound, possibly early: the idle deadline moved on with the message.
+    expect(network.server.pollTimeout()).toBe(first);
+    network.now = first;
+    network.server.handleTimeout(network.now);
+    expect(alice.client.state).toBe('online');
+    expect(network.server.pollTimeout()).toBe(spoke + 90_000);
+  });
+
   it('gives up a server that stops answering', () => {
     const network = new ChatNetwork();
     const alice = network.login('alice');

@@ -337,6 +337,11 @@ export class ChatServer {
   #nextConnectionId = 1;
   #nextMessageId = 1;
   #pending = 0;
+  /**
+   * Never later than the earliest deadline of any connection; `Infinity` when none has one. Lowered
+   * as connections come and change phase, made exact by each {@link ChatServer.handleTimeout}.
+   */
+  #earliestDeadline = Infinity;
   #shuttingDown = false;
   #messagesRelayed = 0;
   #slowConsumersDropped = 0;
@@ -485,6 +490,8 @@ export class ChatServer {
     };
     this.#connections.set(connection.id, connection);
     this.#pending++;
+    const deadline = this.#deadline(connection)!;
+    if (deadline < this.#earliestDeadline) this.#earliestDeadline = deadline;
     return connection.id;
   }
 
@@ -564,23 +571,31 @@ export class ChatServer {
     return this.#events.shift();
   }
 
-  /** The earliest deadline of any connection (handshake, login, idle), or `undefined`. */
+  /**
+   * When to call {@link handleTimeout} next: the earliest deadline of any connection (handshake,
+   * login, idle), or `undefined` when none has one. It costs nothing however many connections
+   * there are: the server keeps a bound that is never later than the earliest deadline, and may
+   * be earlier when a connection has been heard from since (its idle deadline moved on). Calling
+   * {@link handleTimeout} then finds nothing due, and works out the exact next deadline.
+   */
   pollTimeout(): number | undefined {
-    let earliest: number | undefined;
-    for (const connection of this.#connections.values()) {
-      const deadline = this.#deadline(connection);
-      if (deadline !== undefined && (earliest === undefined || deadline < earliest)) {
-        earliest = deadline;
-      }
-    }
-    return earliest;
+    return this.#earliestDeadline === Infinity ? undefined : this.#earliestDeadline;
   }
 
   /** Ends the connections whose deadline has passed. */
   handleTimeout(now: number): void {
-    for (const connection of [...this.#connections.values()]) {
+    let earliest = Infinity;
+    const due: Connection[] = [];
+    for (const connection of this.#connections.values()) {
       const deadline = this.#deadline(connection);
-      if (deadline === undefined || now < deadline) continue;
+      if (deadline === undefined) continue;
+      if (now >= deadline) due.push(connection);
+      else if (deadline < earliest) earliest = deadline;
+    }
+    // Ending a connection changes no other connection's deadline, so the scan above stands.
+    this.#earliestDeadline = earliest;
+    for (const connection of due) {
+      if (connection.phase === 'ending') continue;
       if (connection.phase === 'handshaking') {
         // The channel fails itself with HandshakeTimeoutError: not the peer breaking the protocol.
         try {
@@ -611,7 +626,7 @@ export class ChatServer {
     const keys = this.#limiterKeys(connection, pending.user);
     if (!accepted) {
       const wait = this.#limiter.recordFailure(keys, now);
-      connection.phase = 'login';
+      this.#enter(connection, 'login');
       this.#refuseLogin(
         connection,
         pending.re,
@@ -689,6 +704,18 @@ export class ChatServer {
     return connection;
   }
 
+  /**
+   * Moves a connection to `phase`. Its deadline may come earlier than before (an idle timeout
+   * shorter than the login timeout), so the bound {@link pollTimeout} gives is lowered to it.
+   */
+  #enter(connection: Connection, phase: 'login' | 'verifying' | 'online'): void {
+    connection.phase = phase;
+    const deadline = this.#deadline(connection);
+    if (deadline !== undefined && deadline < this.#earliestDeadline) {
+      this.#earliestDeadline = deadline;
+    }
+  }
+
   #deadline(connection: Connection): number | undefined {
     switch (connection.phase) {
       case 'handshaking':
@@ -741,7 +768,7 @@ export class ChatServer {
             );
           }
           this.#pending--;
-          connection.phase = 'login';
+          this.#enter(connection, 'login');
           this.#dirty.add(connection);
           break;
         case 'message-received':
@@ -1109,7 +1136,7 @@ export class ChatServer {
       );
       return;
     }
-    connection.phase = 'verifying';
+    this.#enter(connection, 'verifying');
     connection.pendingLogin = { re: message.id, nick, user, rooms };
     this.#events.push({
       type: 'login-requested',
@@ -1158,7 +1185,7 @@ export class ChatServer {
   ): void {
     const key = nameKey(nick);
     if (this.#users.has(key)) {
-      connection.phase = 'login';
+      this.#enter(connection, 'login');
       this.#refuseLogin(
         connection,
         re,
@@ -1179,7 +1206,7 @@ export class ChatServer {
       requestsReceived: new Set(),
       chats: new Set(),
     };
-    connection.phase = 'online';
+    this.#enter(connection, 'online');
     connection.user = user;
     this.#broadcast(this.#users.values(), encodeSessionMessage({ type: 'user-connected', nick }));
     this.#users.set(key, user);
