@@ -136,6 +136,7 @@ export {
 
 export { StreamingDigest, constantTimeEqual } from './integrity/digest.js';
 export { MD5_LENGTH, Md5Digest, createMd5, md5, verifyMd5 } from './integrity/md5.js';
+export { SHA256_LENGTH, Sha256Digest, createSha256 } from './integrity/sha256.js';
 export {
   HMAC_SHA256_LENGTH,
   HmacSha256Digest,

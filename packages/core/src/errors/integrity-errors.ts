@@ -7,7 +7,8 @@
 import { RemoteProtocolError } from './lanchat-error.js';
 
 /**
- * Data did not match its MD5 checksum: it was corrupted on the way (or on disk).
+ * Data did not match its checksum (MD5, or SHA-256 for a file): it was corrupted on the way, on
+ * disk, or changed after it was hashed.
  *
  * MD5 only detects accidental corruption; it says nothing about an attacker, who can recompute
  * it. The data must not be used. The hasher that verified it is finished; nothing else changes.
@@ -15,8 +16,12 @@ import { RemoteProtocolError } from './lanchat-error.js';
 export class ChecksumMismatchError extends RemoteProtocolError {
   static override readonly errorName: string = 'ChecksumMismatchError';
 
-  constructor(what = 'the data') {
-    super(`${what} does not match its MD5 checksum: it was corrupted and must not be used`);
+  /**
+   * @param what the data checked, for the message
+   * @param digest the checksum's name, for the message
+   */
+  constructor(what = 'the data', digest = 'MD5') {
+    super(`${what} does not match its ${digest} checksum: it was corrupted and must not be used`);
   }
 }
 
