@@ -21,6 +21,11 @@
  * - **The secure channel**: {@link StreamChannel} (TCP, WebSocket: sealed frames with implicit
  *   nonces) and {@link DatagramChannel} (UDP: explicit counters and a replay window), with the
  *   handshake carrying version and capabilities, rekeying, and timeouts as data.
+ * - **The chat session**: {@link ChatServer} (every connection, user and room of a server) and
+ *   {@link ChatClient} (one session), over the stream channel.
+ * - **File transfer**: {@link FileSender} and {@link FileReceiver}, one transfer each, with credit
+ *   flow control, resumption, a SHA-256 check and, over a lossy link, acknowledgements and
+ *   retransmission; {@link safeFileName} and {@link checkOffer}, the receiver's safety rules.
  * - **Errors**: one hierarchy under {@link LanchatError}, with stable names and `isInstance()`.
  * - **Testing** (`@lanchat/core/testing`): a pair of endpoints over a fake link with a virtual
  *   clock and seeded latency, loss, duplication and reordering.
@@ -255,3 +260,14 @@ export {
 export * from './session/session-messages.js';
 export * from './session/chat-server.js';
 export * from './session/chat-client.js';
+export * from './transfer/transfer-messages.js';
+export {
+  DEFAULT_OFFER_TIMEOUT,
+  DEFAULT_STALL_TIMEOUT,
+  INITIAL_RETRANSMIT_TIMEOUT,
+  MAX_RETRANSMIT_TIMEOUT,
+  MIN_RETRANSMIT_TIMEOUT,
+} from './transfer/transfer-timing.js';
+export * from './transfer/file-sender.js';
+export * from './transfer/file-receiver.js';
+export * from './transfer/file-names.js';

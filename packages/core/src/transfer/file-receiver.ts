@@ -234,7 +234,7 @@ export class FileReceiver {
     this.#events.push({ type: 'transfer-progress', bytes: offset, size: this.offer.size });
     if (offset === this.offer.size) {
       // The sender hears that everything arrived; `done` follows once the file is saved.
-      this.#ackDue = true;
+      this.#outbox.push(this.#ack());
       this.#verify();
       return;
     }

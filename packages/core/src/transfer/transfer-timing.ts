@@ -17,9 +17,14 @@ export const DEFAULT_STALL_TIMEOUT = 60_000;
 /** First retransmission timeout on a lossy link, before any round trip was measured (RFC 6298). */
 export const INITIAL_RETRANSMIT_TIMEOUT = 1_000;
 
-/** Bounds of the retransmission timeout. */
+/** Shortest retransmission timeout. */
 export const MIN_RETRANSMIT_TIMEOUT = 200;
-export const MAX_RETRANSMIT_TIMEOUT = 30_000;
+
+/**
+ * Longest retransmission timeout: 10 s, so that backing off still leaves several tries within the
+ * stall timeout.
+ */
+export const MAX_RETRANSMIT_TIMEOUT = 10_000;
 
 /**
  * The retransmission timer of RFC 6298: a smoothed round-trip time and its variation, measured

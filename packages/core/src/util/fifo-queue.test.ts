@@ -39,7 +39,7 @@ describe('FifoQueue', () => {
           expect(queue.peek()).toBe(model[0]);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 1_000 },
     );
   });
 
