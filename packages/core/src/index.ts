@@ -271,3 +271,6 @@ export {
 export * from './transfer/file-sender.js';
 export * from './transfer/file-receiver.js';
 export * from './transfer/file-names.js';
+export * from './transfer/transfer-set.js';
+export { TRANSFER_DATA_HEADER_LENGTH, TRANSFER_DATA_KIND } from './session/transfer-data.js';
+export { DEFAULT_MAX_TRANSFERS_PER_USER } from './session/transfer-relay.js';

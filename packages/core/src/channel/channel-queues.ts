@@ -64,7 +64,7 @@ export class OutgoingQueue {
     if (first === undefined) return undefined;
     let count = 1;
     let total = first.length;
-    for (let next = items.peek(); next !== undefined && total + next.length <= limit; ) {
+    for (let next = items.peek(); next !== undefined && total + next.length <= limit;) {
       total += next.length;
       count++;
       next = items.peek(count - 1);

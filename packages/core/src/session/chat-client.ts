@@ -22,6 +22,14 @@ import {
 } from './names.js';
 import { FifoQueue } from '../util/fifo-queue.js';
 import { ROOM_MESSAGE_KIND, decodeRoomMessage } from './room-message.js';
+import { TRANSFER_DATA_KIND, decodeTransferData, encodeTransferData } from './transfer-data.js';
+import { fromSessionTransfer, toSessionTransfer } from './transfer-session.js';
+import {
+  type TransferMessage,
+  type TransferOffer,
+  fromHex,
+  toHex,
+} from '../transfer/transfer-messages.js';
 import { Secret } from './secret.js';
 import {
   type ClientMessage,
@@ -174,6 +182,37 @@ export interface MessageFailedEvent {
   readonly message: string;
 }
 
+/** A user offers this session a file (section 9 of the protocol), for a `FileReceiver`. */
+export interface TransferOfferedEvent {
+  readonly type: 'transfer-offered';
+  /** The sender's nickname. */
+  readonly from: string;
+  readonly offer: TransferOffer;
+}
+
+/** A message of a transfer this session takes part in, for its `FileSender` or `FileReceiver`. */
+export interface TransferMessageEvent {
+  readonly type: 'transfer-message';
+  readonly message: Exclude<TransferMessage, TransferOffer>;
+}
+
+/** The server refused to relay an offer (no such user, too many transfers...). */
+export interface TransferOfferFailedEvent {
+  readonly type: 'transfer-offer-failed';
+  readonly transfer: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * The other side of a transfer lost its connection. The transfer waits: the sender offers it
+ * again when both are back (`FileSender.interrupt()`, then `resume()`).
+ */
+export interface TransferInterruptedEvent {
+  readonly type: 'transfer-interrupted';
+  readonly transfer: string;
+}
+
 /** The server refused another request (join, nick, chat...). */
 export interface RequestFailedEvent {
   readonly type: 'request-failed';
@@ -299,9 +338,20 @@ export type ClientEvent =
   | ChatStartedEvent
   | ChatDeclinedEvent
   | ChatEndedEvent
+  | TransferOfferedEvent
+  | TransferMessageEvent
+  | TransferOfferFailedEvent
+  | TransferInterruptedEvent
   | ServerShutdownEvent
   | ServerErrorEvent
   | SessionClosedEvent;
+
+/**
+ * Bytes of output a session may hold before file data waits: below it {@link
+ * ChatClient.transferCapacity} lets more data in. Chat lines queued meanwhile go out behind at
+ * most this much file data.
+ */
+export const TRANSFER_HIGH_WATER = 256 * 1024;
 
 /** Most requests waiting for the server's answer. */
 export const MAX_PENDING_REQUESTS = 65_536;
@@ -328,6 +378,8 @@ export class ChatClient {
   #nextPing = 1;
   #lastPing = -Infinity;
   readonly #pending = new Map<number, ClientMessage['type']>();
+  /** Offers waiting for the server's answer: request id to transfer id. */
+  readonly #offers = new Map<number, string>();
   readonly #events = new FifoQueue<ClientEvent>();
   #nick: string | undefined;
   #lobby: string | undefined;
@@ -499,6 +551,56 @@ export class ChatClient {
       },
       now,
     );
+  }
+
+  /**
+   * Offers a file to the user `to`; the server relays the offer. A refusal comes back as
+   * `transfer-offer-failed`; the receiver's answer as `transfer-message` events.
+   *
+   * @returns the request id.
+   * @throws `InvalidNameError` for a bad nickname; `InvalidStateError` unless online.
+   */
+  offerFile(to: string, offer: TransferOffer, now: number): number {
+    this.#checkOnline('offerFile');
+    const id = this.#request(
+      {
+        type: 'transfer-offer',
+        id: this.#nextId,
+        to: checkNickname(to),
+        transfer: offer.transfer,
+        name: offer.name,
+        size: offer.size,
+        sha256: toHex(offer.sha256),
+        md5: toHex(offer.md5),
+      },
+      now,
+    );
+    this.#offers.set(id, offer.transfer);
+    return id;
+  }
+
+  /**
+   * Sends a transfer message other than an offer (answers, acknowledgements, file data, cancels)
+   * to the other side of its transfer, through the server.
+   *
+   * @throws `InvalidStateError` unless online.
+   */
+  sendTransfer(message: Exclude<TransferMessage, TransferOffer>, now: number): void {
+    this.#checkOnline('sendTransfer');
+    if (message.type === 'data') {
+      this.#channel.send(encodeTransferData(message));
+      this.#lastSent = now;
+      return;
+    }
+    this.#sendMessage(toSessionTransfer(message), now);
+  }
+
+  /**
+   * Bytes of file data worth queueing now: what keeps the session's waiting output under
+   * {@link TRANSFER_HIGH_WATER}. Queue data only while it is positive, and chat stays quick.
+   */
+  get transferCapacity(): number {
+    return Math.max(0, TRANSFER_HIGH_WATER - this.#channel.bufferedOutgoingBytes);
   }
 
   /**
@@ -735,6 +837,11 @@ export class ChatClient {
           // The busiest message, read straight into its event.
           if (event.payload[0] === ROOM_MESSAGE_KIND) {
             this.#events.push(decodeRoomMessage(event.payload, 'message-received'));
+          } else if (event.payload[0] === TRANSFER_DATA_KIND) {
+            this.#events.push({
+              type: 'transfer-message',
+              message: decodeTransferData(event.payload),
+            });
           } else {
             this.#handleMessage(decodeServerMessage(event.payload), now);
           }
@@ -786,6 +893,7 @@ export class ChatClient {
         return;
       case 'ack': {
         const request = this.#answered(message.re);
+        this.#offers.delete(message.re);
         if (request === 'say' || request === 'private') {
           this.#events.push({ type: 'message-delivered', id: message.re });
         }
@@ -793,6 +901,17 @@ export class ChatClient {
       }
       case 'nack': {
         const request = this.#answered(message.re);
+        const transfer = this.#offers.get(message.re);
+        if (transfer !== undefined) {
+          this.#offers.delete(message.re);
+          this.#events.push({
+            type: 'transfer-offer-failed',
+            transfer,
+            code: message.code,
+            message: message.message,
+          });
+          return;
+        }
         this.#events.push(
           request === 'say' || request === 'private'
             ? {
@@ -904,6 +1023,30 @@ export class ChatClient {
         return;
       case 'pong':
         return;
+      case 'transfer-offer':
+        this.#events.push({
+          type: 'transfer-offered',
+          from: message.from,
+          offer: {
+            type: 'offer',
+            transfer: message.transfer,
+            name: message.name,
+            size: message.size,
+            sha256: fromHex(message.sha256),
+            md5: fromHex(message.md5),
+          },
+        });
+        return;
+      case 'transfer-accept':
+      case 'transfer-reject':
+      case 'transfer-ack':
+      case 'transfer-done':
+      case 'transfer-cancel':
+        this.#events.push({ type: 'transfer-message', message: fromSessionTransfer(message) });
+        return;
+      case 'transfer-interrupted':
+        this.#events.push({ type: 'transfer-interrupted', transfer: message.transfer });
+        return;
       case 'bye':
         this.#byeReceived = true;
         if (this.#state !== 'closing') this.#state = 'closing';
@@ -937,6 +1080,7 @@ export class ChatClient {
       }
     }
     this.#pending.clear();
+    this.#offers.clear();
     this.#events.push({ type: 'session-closed', reason, graceful, error: this.#error });
   }
 }

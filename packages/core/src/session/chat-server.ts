@@ -30,6 +30,8 @@ import {
   nameKey,
 } from './names.js';
 import { FifoQueue } from '../util/fifo-queue.js';
+import { TRANSFER_DATA_KIND } from './transfer-data.js';
+import { DEFAULT_MAX_TRANSFERS_PER_USER, TransferRelay } from './transfer-relay.js';
 import { Secret } from './secret.js';
 import {
   type ClientMessage,
@@ -91,6 +93,11 @@ export interface ChatServerOptions {
   readonly maxChatRequests?: number;
   /** Default {@link DEFAULT_MAX_BACKLOG_BYTES}. */
   readonly maxBacklogBytes?: number;
+  /**
+   * File transfers one user may have going at once, each way. Default
+   * {@link DEFAULT_MAX_TRANSFERS_PER_USER}.
+   */
+  readonly maxTransfersPerUser?: number;
   /** Handshake deadline, in ms. Default the channel's, 10 s. */
   readonly handshakeTimeout?: number;
   /** Default {@link DEFAULT_LOGIN_TIMEOUT}. */
@@ -230,6 +237,8 @@ export interface ServerStatistics {
   readonly slowConsumersDropped: number;
   /** Connections failed by protocol errors. */
   readonly protocolErrors: number;
+  /** File transfers being relayed. */
+  readonly transfers: number;
 }
 
 type Phase = 'handshaking' | 'login' | 'verifying' | 'online' | 'ending';
@@ -322,6 +331,7 @@ export class ChatServer {
   readonly #maxRoomsPerUser: number;
   readonly #maxChatRequests: number;
   readonly #maxBacklogBytes: number;
+  readonly #transfers: TransferRelay<User>;
   readonly #loginTimeout: number;
   readonly #idleTimeout: number;
   readonly #limiter: LoginLimiter;
@@ -396,6 +406,26 @@ export class ChatServer {
       65_536,
       2 ** 40,
     );
+    // File data waiting for one receiver stays within half its backlog, so that a receiver that
+    // reads slowly slows its senders rather than being dropped as too slow.
+    this.#transfers = new TransferRelay<User>(
+      {
+        send: (user, message) => {
+          this.#send(user.connection, message);
+        },
+        sendBytes: (user, bytes) => {
+          this.#sendBytes(user.connection, bytes);
+        },
+      },
+      checkLimit(
+        'maxTransfersPerUser',
+        options.maxTransfersPerUser,
+        DEFAULT_MAX_TRANSFERS_PER_USER,
+        1,
+        10_000,
+      ),
+      Math.floor(this.#maxBacklogBytes / 2),
+    );
     this.#loginTimeout = checkLimit(
       'loginTimeout',
       options.loginTimeout,
@@ -435,6 +465,7 @@ export class ChatServer {
       messagesRelayed: this.#messagesRelayed,
       slowConsumersDropped: this.#slowConsumersDropped,
       protocolErrors: this.#protocolErrors,
+      transfers: this.#transfers.size,
     };
   }
 
@@ -683,6 +714,7 @@ export class ChatServer {
       });
     }
     this.#rooms.clear();
+    this.#transfers.clear();
     for (const connection of connections) {
       if (connection.phase !== 'handshaking') {
         this.#sendBytes(connection, notice);
@@ -772,7 +804,14 @@ export class ChatServer {
           this.#dirty.add(connection);
           break;
         case 'message-received':
-          this.#handleMessage(connection, decodeClientMessage(event.payload), now);
+          if (event.payload[0] === TRANSFER_DATA_KIND) {
+            // File data from a logged-in user; before login it has nowhere to go.
+            if (connection.user !== undefined) {
+              this.#transfers.data(connection.user, event.payload);
+            }
+          } else {
+            this.#handleMessage(connection, decodeClientMessage(event.payload), now);
+          }
           break;
         case 'channel-closed':
           this.#removeUser(connection, connection.byeReceived ? 'bye' : 'disconnected');
@@ -884,6 +923,13 @@ export class ChatServer {
       case 'login':
         this.#login(connection, message, now);
         return;
+      case 'transfer-accept':
+      case 'transfer-reject':
+      case 'transfer-ack':
+      case 'transfer-done':
+      case 'transfer-cancel':
+        if (connection.user !== undefined) this.#transfers.control(connection.user, message);
+        return;
       default:
         break;
     }
@@ -941,6 +987,14 @@ export class ChatServer {
       case 'users':
         this.#listUsers(user, message.id, message.room);
         return;
+      case 'transfer-offer': {
+        const target = this.#target(user, message.id, message.to);
+        if (target === undefined) return;
+        const refusal = this.#transfers.offer(user, user.nick, target, message);
+        if (refusal === undefined) this.#send(connection, { type: 'ack', re: message.id });
+        else this.#nack(connection, message.id, refusal.code, refusal.message);
+        return;
+      }
       case 'say': {
         const room = this.#rooms.get(nameKey(checkRoomName(message.room)));
         if (room === undefined || !user.rooms.has(room)) {
@@ -1477,6 +1531,7 @@ export class ChatServer {
       other.requestsSent.delete(user);
       this.#send(other.connection, { type: 'chat-ended', nick: user.nick, by: user.nick });
     }
+    this.#transfers.partyGone(user);
     for (const room of [...user.rooms]) this.#leave(user, room, reason);
     this.#users.delete(user.key);
     this.#broadcast(

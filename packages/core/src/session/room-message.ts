@@ -8,6 +8,7 @@
 
 import { InvalidArgumentError } from '../errors/lanchat-error.js';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
+import { readUint53, writeUint53 } from '../util/uint53.js';
 import type { RoomMessage } from './session-messages.js';
 
 /**
@@ -35,41 +36,19 @@ const utf8Encoder = new TextEncoder();
 // Fatal: a string that is not UTF-8 is refused, not patched with U+FFFD. ignoreBOM: a leading
 // U+FEFF is part of the text, not a marker to drop.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const TWO_TO_32 = 2 ** 32;
 
-function writeUint53(output: Uint8Array, offset: number, value: number, name: string): void {
+function checkUint53(value: number, name: string): void {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new InvalidArgumentError(
       `a room message's ${name} must be an unsigned integer below 2^53`,
     );
   }
-  const high = Math.floor(value / TWO_TO_32);
-  const low = value >>> 0;
-  output[offset] = 0;
-  output[offset + 1] = high >>> 16;
-  output[offset + 2] = (high >>> 8) & 0xff;
-  output[offset + 3] = high & 0xff;
-  output[offset + 4] = low >>> 24;
-  output[offset + 5] = (low >>> 16) & 0xff;
-  output[offset + 6] = (low >>> 8) & 0xff;
-  output[offset + 7] = low & 0xff;
 }
 
-function readUint53(bytes: Uint8Array, offset: number, name: string): number {
-  const high =
-    ((bytes[offset]! << 24) |
-      (bytes[offset + 1]! << 16) |
-      (bytes[offset + 2]! << 8) |
-      bytes[offset + 3]!) >>>
-    0;
-  if (high >= 2 ** 21) fail(`the server's room message has a ${name} of 2^53 or more`);
-  const low =
-    ((bytes[offset + 4]! << 24) |
-      (bytes[offset + 5]! << 16) |
-      (bytes[offset + 6]! << 8) |
-      bytes[offset + 7]!) >>>
-    0;
-  return high * TWO_TO_32 + low;
+function readField(bytes: Uint8Array, offset: number, name: string): number {
+  const value = readUint53(bytes, offset);
+  if (value === undefined) fail(`the server's room message has a ${name} of 2^53 or more`);
+  return value;
 }
 
 export function encodeRoomMessage(message: RoomMessage): Uint8Array {
@@ -84,8 +63,10 @@ export function encodeRoomMessage(message: RoomMessage): Uint8Array {
   const capacity = ROOM_MESSAGE_HEADER_LENGTH + room.length + from.length + message.text.length * 3;
   const output = new Uint8Array(capacity);
   output[0] = ROOM_MESSAGE_KIND;
-  writeUint53(output, 1, message.id, 'id');
-  writeUint53(output, 9, message.ts, 'ts');
+  checkUint53(message.id, 'id');
+  checkUint53(message.ts, 'ts');
+  writeUint53(output, 1, message.id);
+  writeUint53(output, 9, message.ts);
   output[17] = room.length;
   output[18] = from.length;
   output.set(room, ROOM_MESSAGE_HEADER_LENGTH);
@@ -119,8 +100,8 @@ export function decodeRoomMessage<Type extends string>(
   if (bytes.length < ROOM_MESSAGE_HEADER_LENGTH) {
     fail(`the server sent a room message of ${bytes.length} bytes, shorter than its header`);
   }
-  const id = readUint53(bytes, 1, 'id');
-  const ts = readUint53(bytes, 9, 'ts');
+  const id = readField(bytes, 1, 'id');
+  const ts = readField(bytes, 9, 'ts');
   const roomEnd = ROOM_MESSAGE_HEADER_LENGTH + bytes[17]!;
   const fromEnd = roomEnd + bytes[18]!;
   if (fromEnd > bytes.length) fail("the server's room message is shorter than its names");

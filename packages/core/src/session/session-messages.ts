@@ -134,6 +134,72 @@ export interface PresenceRequest {
   readonly presence: Presence;
 }
 
+/**
+ * Offer a file to the user `to` (docs/protocol.md, section 9). The server relays it and answers
+ * with `ack`, or `nack` (no such user, too many transfers...). Digests are lowercase hex.
+ */
+export interface TransferOfferRequest {
+  readonly type: 'transfer-offer';
+  readonly id: number;
+  readonly to: string;
+  readonly transfer: string;
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly md5: string;
+}
+
+/** The receiver takes the file (from the server: relayed to the sender, window clamped). */
+export interface TransferAcceptMessage {
+  readonly type: 'transfer-accept';
+  readonly transfer: string;
+  readonly offset: number;
+  readonly window: number;
+  readonly attempt: number;
+}
+
+/** The receiver refuses the file. */
+export interface TransferRejectMessage {
+  readonly type: 'transfer-reject';
+  readonly transfer: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * The receiver has every byte before `offset`; the sender may send up to `offset + window`.
+ * `ranges`: blocks received beyond `offset` as flat start/end pairs (lossy transports only).
+ */
+export interface TransferAckMessage {
+  readonly type: 'transfer-ack';
+  readonly transfer: string;
+  readonly offset: number;
+  readonly window: number;
+  readonly ranges?: readonly number[];
+}
+
+/** The receiver saved the verified file. */
+export interface TransferDoneMessage {
+  readonly type: 'transfer-done';
+  readonly transfer: string;
+}
+
+/** Either side stops a transfer (from the server: also when it ends a relay itself). */
+export interface TransferCancelMessage {
+  readonly type: 'transfer-cancel';
+  readonly transfer: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The transfer messages both directions share. */
+export type TransferControlMessage =
+  | TransferAcceptMessage
+  | TransferRejectMessage
+  | TransferAckMessage
+  | TransferDoneMessage
+  | TransferCancelMessage;
+
 /** Keepalive: the other side answers with a `pong` carrying the same `n`. Either side may ping. */
 export interface Ping {
   readonly type: 'ping';
@@ -167,6 +233,8 @@ export type ClientMessage =
   | ChatDeclineRequest
   | ChatEndRequest
   | PresenceRequest
+  | TransferOfferRequest
+  | TransferControlMessage
   | Ping
   | Pong
   | Bye;
@@ -351,6 +419,26 @@ export interface ChatEnded {
   readonly by: string;
 }
 
+/** A user offers this session a file. */
+export interface TransferOffered {
+  readonly type: 'transfer-offer';
+  readonly from: string;
+  readonly transfer: string;
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly md5: string;
+}
+
+/**
+ * The other side of a transfer lost its connection: the server forgot the transfer. It goes on
+ * if the sender offers it again (with the same id) once both are back.
+ */
+export interface TransferInterrupted {
+  readonly type: 'transfer-interrupted';
+  readonly transfer: string;
+}
+
 /** The server is shutting down; the session ends right after. */
 export interface Shutdown {
   readonly type: 'shutdown';
@@ -386,6 +474,9 @@ export type ServerMessage =
   | ChatStarted
   | ChatDeclined
   | ChatEnded
+  | TransferOffered
+  | TransferControlMessage
+  | TransferInterrupted
   | Shutdown
   | SessionError
   | Ping
@@ -397,7 +488,15 @@ export type ServerMessage =
 // field, no unknown field, no field of the wrong type (lenient parsers smuggle data).
 
 type FieldKind =
-  'string' | 'uint' | 'bool' | 'strings' | 'presence' | 'reason' | { readonly objects: Schema };
+  | 'string'
+  | 'uint'
+  | 'uints'
+  | 'bool'
+  | 'strings'
+  | 'presence'
+  | 'reason'
+  | { readonly hex: number }
+  | { readonly objects: Schema };
 
 interface Field {
   readonly kind: FieldKind;
@@ -417,6 +516,8 @@ function optional(kind: FieldKind): Field {
 /** Longest array field. */
 const MAX_ARRAY_FIELD = 100_000;
 
+const LOWER_HEX = /^[0-9a-f]*$/;
+
 const PRESENCES: ReadonlySet<string> = new Set<Presence>(['online', 'away', 'busy']);
 const LEAVE_REASONS: ReadonlySet<string> = new Set<LeaveReason>([
   'left',
@@ -434,11 +535,37 @@ const room = required('string');
 const text = required('string');
 const ts = required('uint');
 
+const transfer = required({ hex: 32 });
+const code = required('string');
+
 const SHARED_SCHEMAS = {
   ping: { n: required('uint') },
   pong: { n: required('uint') },
   bye: { reason: optional('string') },
+  'transfer-accept': {
+    transfer,
+    offset: required('uint'),
+    window: required('uint'),
+    attempt: required('uint'),
+  },
+  'transfer-reject': { transfer, code, message: required('string') },
+  'transfer-ack': {
+    transfer,
+    offset: required('uint'),
+    window: required('uint'),
+    ranges: optional('uints'),
+  },
+  'transfer-done': { transfer },
+  'transfer-cancel': { transfer, code, message: required('string') },
 } satisfies Record<string, Schema>;
+
+const fileFields = {
+  transfer,
+  name: required('string'),
+  size: required('uint'),
+  sha256: required({ hex: 64 }),
+  md5: required({ hex: 32 }),
+};
 
 const CLIENT_SCHEMAS: Readonly<Record<ClientMessage['type'], Schema>> = {
   ...SHARED_SCHEMAS,
@@ -461,6 +588,7 @@ const CLIENT_SCHEMAS: Readonly<Record<ClientMessage['type'], Schema>> = {
   'chat-decline': { id, nick },
   'chat-end': { id, nick },
   presence: { id, presence: required('presence') },
+  'transfer-offer': { id, to: nick, ...fileFields },
 };
 
 // A room message travels only in its compact form (ROOM_MESSAGE_KIND), never as MessagePack.
@@ -509,6 +637,8 @@ const SERVER_SCHEMAS: Readonly<Record<Exclude<ServerMessage['type'], 'message'>,
   'chat-started': { nick },
   'chat-declined': { nick },
   'chat-ended': { nick, by: nick },
+  'transfer-offer': { from: nick, ...fileFields },
+  'transfer-interrupted': { transfer },
   shutdown: { message: required('string') },
   error: { code: required('string'), message: required('string') },
 };
@@ -554,6 +684,14 @@ function checkValue(kind: FieldKind, value: unknown, where: Where): void {
         fail(`${where()} must be one of ${[...LEAVE_REASONS].join(', ')}`);
       }
       return;
+    case 'uints':
+      if (!Array.isArray(value) || value.length > MAX_ARRAY_FIELD) {
+        fail(`${where()} must be an array of unsigned integers`);
+      }
+      for (let index = 0; index < value.length; index++) {
+        checkValue('uint', value[index], () => `${where()}[${index}]`);
+      }
+      return;
     case 'strings':
       if (!Array.isArray(value) || value.length > MAX_ARRAY_FIELD) {
         fail(`${where()} must be an array of strings`);
@@ -563,6 +701,12 @@ function checkValue(kind: FieldKind, value: unknown, where: Where): void {
       }
       return;
     default: {
+      if ('hex' in kind) {
+        if (typeof value !== 'string' || value.length !== kind.hex || !LOWER_HEX.test(value)) {
+          fail(`${where()} must be ${kind.hex} lowercase hexadecimal digits`);
+        }
+        return;
+      }
       if (!Array.isArray(value) || value.length > MAX_ARRAY_FIELD) {
         fail(`${where()} must be an array of maps`);
       }

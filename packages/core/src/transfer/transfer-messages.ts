@@ -138,6 +138,22 @@ export function transferIdFromBytes(bytes: Uint8Array): string {
   return toHex(bytes);
 }
 
+/**
+ * Lowercase hexadecimal back to bytes.
+ *
+ * @throws `InvalidArgumentError` for anything but an even number of lowercase hex digits.
+ */
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/.test(hex)) {
+    throw new InvalidArgumentError('expected lowercase hexadecimal digits, two per byte');
+  }
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let index = 0; index < bytes.length; index++) {
+    bytes[index] = Number.parseInt(hex.slice(index * 2, index * 2 + 2), 16);
+  }
+  return bytes;
+}
+
 /** Bytes as lowercase hexadecimal, the way `sha256sum` and `md5sum` print digests. */
 export function toHex(bytes: Uint8Array): string {
   let hex = '';
