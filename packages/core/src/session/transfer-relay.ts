@@ -129,15 +129,8 @@ export class TransferRelay<Party> {
   control(from: Party, message: TransferControlMessage): void {
     const relay = this.#relays.get(message.transfer);
     if (relay === undefined || (relay.sender !== from && relay.receiver !== from)) {
-      // Gone already (the other side left, or it ended): say so, unless this is an ending too.
-      if (message.type === 'transfer-accept' || message.type === 'transfer-ack') {
-        this.#cancelTo(
-          from,
-          message.transfer,
-          'unknown-transfer',
-          'the server has no such transfer',
-        );
-      }
+      // Gone already: the other side left (both heard `transfer-interrupted`) or it ended. An
+      // answer may still be on its way from before; it has nowhere to go.
       return;
     }
     const fromReceiver = relay.receiver === from;

@@ -1,0 +1,374 @@
+import { describe, expect, it } from 'vitest';
+import { ChatNetwork } from '../../test/chat-network.js';
+import { createMd5 } from '../integrity/md5.js';
+import { createSha256 } from '../integrity/sha256.js';
+import { SeededRandom } from '../testing/random.js';
+import { TransferSet, type TransferSetEvent } from '../transfer/transfer-set.js';
+import { encodeTransferData } from './transfer-data.js';
+
+function content(length: number, seed = 1): Uint8Array {
+  const random = new SeededRandom(seed);
+  const bytes = new Uint8Array(length);
+  for (let index = 0; index < length; index++) bytes[index] = random.nextInt(0, 255);
+  return bytes;
+}
+
+function digests(file: Uint8Array) {
+  return {
+    sha256: createSha256().update(file).digest(),
+    md5: createMd5().update(file).digest(),
+  };
+}
+
+let seed = 0;
+
+/**
+ * One user's side of file transfers, as an app drives it: a TransferSet beside the user's chat
+ * session in the network, files in memory, writes reported when `autoWrite` says so.
+ */
+class Peer {
+  readonly transfers = new TransferSet({
+    randomBytes: (length) => {
+      const random = new SeededRandom(++seed);
+      return Uint8Array.from({ length }, () => random.nextInt(0, 255));
+    },
+  });
+  readonly events: TransferSetEvent[] = [];
+  /** Files to send, by transfer id. */
+  readonly outgoing = new Map<string, Uint8Array>();
+  /** Files received, by transfer id, in pieces. */
+  readonly incoming = new Map<string, Uint8Array[]>();
+  readonly #unwritten = new Map<string, number>();
+  autoAccept = true;
+  autoWrite = true;
+  /** Client events already given to the transfer set. */
+  #seen = 0;
+
+  constructor(
+    readonly network: ChatNetwork,
+    readonly name: string,
+  ) {}
+
+  get test() {
+    return this.network.get(this.name);
+  }
+
+  send(to: string, file: Uint8Array, name = 'file.bin'): string {
+    const transfer = this.transfers.offer(
+      to,
+      { name, size: file.length, ...digests(file) },
+      this.network.now,
+    );
+    this.outgoing.set(transfer, file);
+    return transfer;
+  }
+
+  received(transfer: string): Uint8Array {
+    const pieces = this.incoming.get(transfer) ?? [];
+    const file = new Uint8Array(pieces.reduce((total, piece) => total + piece.length, 0));
+    let offset = 0;
+    for (const piece of pieces) {
+      file.set(piece, offset);
+      offset += piece.length;
+    }
+    return file;
+  }
+
+  /** Reports every write not yet reported. */
+  flushWrites(): void {
+    for (const [transfer, offset] of this.#unwritten) {
+      this.transfers.written(transfer, offset, this.network.now);
+    }
+    this.#unwritten.clear();
+  }
+
+  /** A reconnection: the old session is gone, the transfers stay. */
+  reconnected(): void {
+    this.#seen = 0;
+    this.transfers.linkUp(this.network.now);
+  }
+
+  step(): boolean {
+    const now = this.network.now;
+    const test = this.test;
+    let moved = false;
+    while (this.#seen < test.events.length) {
+      this.transfers.handleEvent(test.events[this.#seen++]!, now);
+      moved = true;
+    }
+    for (
+      let event = this.transfers.nextEvent();
+      event !== undefined;
+      event = this.transfers.nextEvent()
+    ) {
+      moved = true;
+      this.events.push(event);
+      switch (event.type) {
+        case 'transfer-offered':
+          if (this.autoAccept) this.transfers.accept(event.transfer, now);
+          break;
+        case 'read-requested': {
+          const file = this.outgoing.get(event.transfer)!;
+          this.transfers.supply(
+            event.transfer,
+            event.offset,
+            file.slice(event.offset, event.offset + event.length),
+            now,
+          );
+          break;
+        }
+        case 'data-received': {
+          const pieces = this.incoming.get(event.transfer) ?? [];
+          pieces.push(event.bytes.slice());
+          this.incoming.set(event.transfer, pieces);
+          const end = event.offset + event.bytes.length;
+          if (this.autoWrite) this.transfers.written(event.transfer, end, now);
+          else this.#unwritten.set(event.transfer, end);
+          break;
+        }
+        case 'transfer-verified':
+          this.transfers.saved(event.transfer, now);
+          break;
+        default:
+          break;
+      }
+    }
+    if (test.connected && test.client.state === 'online') {
+      for (
+        let output = this.transfers.poll(now, test.client.transferCapacity);
+        output !== undefined;
+        output = this.transfers.poll(now, test.client.transferCapacity)
+      ) {
+        moved = true;
+        if (output.to !== undefined) test.client.offerFile(output.to, output.message, now);
+        else test.client.sendTransfer(output.message, now);
+      }
+    }
+    return moved;
+  }
+}
+
+/** Runs the network and the peers until nothing moves. */
+function settle(network: ChatNetwork, peers: readonly Peer[]): void {
+  for (let round = 0; round < 100_000; round++) {
+    network.run();
+    let moved = false;
+    for (const peer of peers) moved = peer.step() || moved;
+    if (!moved) return;
+  }
+  throw new Error('the transfers did not settle');
+}
+
+function lastOf(peer: Peer, type: TransferSetEvent['type']): TransferSetEvent | undefined {
+  return peer.events.filter((event) => event.type === type).at(-1);
+}
+
+function setUp() {
+  const network = new ChatNetwork();
+  network.login('alice');
+  network.login('bob');
+  const alice = new Peer(network, 'alice');
+  const bob = new Peer(network, 'bob');
+  settle(network, [alice, bob]);
+  return { network, alice, bob };
+}
+
+describe('file transfer through the server', () => {
+  it('relays a file from one user to another, whole and checked, and forgets it after', () => {
+    const { network, alice, bob } = setUp();
+    const file = content(1_000_000);
+    const transfer = alice.send('bob', file, 'photo.jpg');
+    settle(network, [alice, bob]);
+    expect(lastOf(bob, 'transfer-offered')).toMatchObject({
+      peer: 'alice',
+      name: 'photo.jpg',
+      size: 1_000_000,
+      sha256: Buffer.from(digests(file).sha256).toString('hex'),
+    });
+    expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+    expect(lastOf(alice, 'transfer-completed')).toMatchObject({ transfer, direction: 'outgoing' });
+    expect(lastOf(bob, 'transfer-completed')).toMatchObject({ transfer, direction: 'incoming' });
+    expect(network.server.statistics.transfers).toBe(0);
+  });
+
+  it('sends files both ways at once', () => {
+    const { network, alice, bob } = setUp();
+    const one = content(300_000, 1);
+    const two = content(200_000, 2);
+    const first = alice.send('bob', one);
+    const second = bob.send('alice', two);
+    settle(network, [alice, bob]);
+    expect(Buffer.from(bob.received(first)).equals(Buffer.from(one))).toBe(true);
+    expect(Buffer.from(alice.received(second)).equals(Buffer.from(two))).toBe(true);
+  });
+
+  it('holds no more file data for a receiver than half its backlog, and chat goes on', () => {
+    const { network, alice, bob } = setUp();
+    bob.autoWrite = false;
+    const file = content(5_000_000);
+    const transfer = alice.send('bob', file);
+    settle(network, [alice, bob]);
+    // Bob writes nothing: the data in flight stops at the server's clamp of his window.
+    const held = bob.received(transfer).length;
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(512 * 1024);
+    network.get('alice').client.say('lobby', 'still chatting?', network.now);
+    settle(network, [alice, bob]);
+    expect(network.eventsOf('bob', 'message-received').at(-1)).toMatchObject({
+      text: 'still chatting?',
+    });
+    bob.autoWrite = true;
+    bob.flushWrites();
+    settle(network, [alice, bob]);
+    expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+  });
+
+  it('resumes after the receiver drops and comes back, without resending what it has', () => {
+    const { network, alice, bob } = setUp();
+    bob.autoWrite = false;
+    const file = content(3_000_000);
+    const transfer = alice.send('bob', file);
+    settle(network, [alice, bob]);
+    bob.flushWrites();
+    settle(network, [alice, bob]);
+    const had = bob.received(transfer).length;
+    network.drop('bob');
+    bob.transfers.linkDown(network.now);
+    settle(network, [alice, bob]);
+    expect(lastOf(alice, 'transfer-interrupted')).toMatchObject({ transfer });
+    expect(network.server.statistics.transfers).toBe(0);
+    network.login('bob');
+    bob.reconnected();
+    bob.autoWrite = true;
+    bob.flushWrites();
+    settle(network, [alice, bob]);
+    expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+    const offsets = alice.events.flatMap((event) =>
+      event.type === 'transfer-accepted' ? [event.offset] : [],
+    );
+    expect(offsets).toEqual([0, had]);
+    expect(lastOf(alice, 'transfer-completed')).toBeDefined();
+  });
+
+  it('resumes after the sender drops and comes back', () => {
+    const { network, alice, bob } = setUp();
+    bob.autoWrite = false;
+    const file = content(2_000_000);
+    const transfer = alice.send('bob', file);
+    settle(network, [alice, bob]);
+    network.drop('alice');
+    alice.transfers.linkDown(network.now);
+    bob.flushWrites();
+    settle(network, [alice, bob]);
+    expect(lastOf(bob, 'transfer-interrupted')).toMatchObject({ transfer });
+    network.login('alice');
+    alice.reconnected();
+    bob.autoWrite = true;
+    settle(network, [alice, bob]);
+    expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+    expect(lastOf(bob, 'transfer-completed')).toBeDefined();
+  });
+
+  it('gives up on a peer that does not come back: sender gone, receiver gone', () => {
+    for (const gone of ['alice', 'bob'] as const) {
+      const { network, alice, bob } = setUp();
+      bob.autoWrite = false;
+      const transfer = alice.send('bob', content(2_000_000));
+      settle(network, [alice, bob]);
+      network.drop(gone);
+      settle(network, [alice, bob]);
+      const stayed = gone === 'alice' ? bob : alice;
+      network.advance(61_000);
+      stayed.transfers.handleTimeout(network.now);
+      settle(network, [alice, bob]);
+      expect(lastOf(stayed, 'transfer-failed')).toMatchObject({
+        transfer,
+        code: 'stalled',
+        remote: false,
+      });
+    }
+  });
+
+  it('fails an offer to nobody, and one that the receiver refuses', () => {
+    const { network, alice, bob } = setUp();
+    alice.send('carol', content(10));
+    bob.autoAccept = false;
+    const refused = alice.send('bob', content(10));
+    settle(network, [alice, bob]);
+    expect(alice.events.filter((event) => event.type === 'transfer-failed')).toMatchObject([
+      { code: 'no-such-user', remote: true },
+    ]);
+    bob.transfers.reject(refused, network.now);
+    settle(network, [alice, bob]);
+    expect(lastOf(alice, 'transfer-failed')).toMatchObject({
+      transfer: refused,
+      code: 'rejected',
+      remote: true,
+    });
+  });
+
+  it('refuses more transfers to one receiver than the server allows', () => {
+    const network = new ChatNetwork({ server: { maxTransfersPerUser: 2 } });
+    network.login('alice');
+    network.login('bob');
+    const alice = new Peer(network, 'alice');
+    const bob = new Peer(network, 'bob');
+    bob.autoAccept = false;
+    for (let index = 0; index < 3; index++) alice.send('bob', content(10, index));
+    settle(network, [alice, bob]);
+    expect(alice.events.filter((event) => event.type === 'transfer-failed')).toMatchObject([
+      { code: 'too-many-transfers' },
+    ]);
+  });
+
+  it('ends a transfer whose sender sends beyond the credit, and nothing else', () => {
+    const { network, alice, bob } = setUp();
+    bob.autoAccept = false;
+    const transfer = alice.send('bob', content(10_000_000));
+    settle(network, [alice, bob]);
+    // Alice's client, misbehaving: data before any acceptance.
+    network
+      .get('alice')
+      .client.sendTransfer(
+        { type: 'data', transfer, offset: 0, bytes: new Uint8Array(1000) },
+        network.now,
+      );
+    settle(network, [alice, bob]);
+    expect(lastOf(alice, 'transfer-failed')).toMatchObject({
+      code: 'protocol-error',
+      remote: true,
+    });
+    expect(lastOf(bob, 'transfer-failed')).toMatchObject({ code: 'protocol-error', remote: true });
+    expect(network.get('alice').client.state).toBe('online');
+    expect(network.get('bob').client.state).toBe('online');
+    expect(network.server.statistics.transfers).toBe(0);
+  });
+
+  it('answers data for a transfer it does not know with a cancel', () => {
+    const { network, alice } = setUp();
+    const unknown = 'cd'.repeat(16);
+    network
+      .get('alice')
+      .client.sendTransfer(
+        { type: 'data', transfer: unknown, offset: 0, bytes: new Uint8Array(10) },
+        network.now,
+      );
+    network.run();
+    expect(network.eventsOf('alice', 'transfer-message').at(-1)).toMatchObject({
+      message: { type: 'cancel', transfer: unknown, code: 'unknown-transfer' },
+    });
+    expect(alice.test.client.state).toBe('online');
+  });
+
+  it('encodes file data as the protocol document shows', () => {
+    const bytes = encodeTransferData({
+      type: 'data',
+      transfer: '00112233445566778899aabbccddeeff',
+      offset: 65_536,
+      bytes: Uint8Array.of(0x68, 0x69),
+    });
+    expect(Buffer.from(bytes).toString('hex')).toBe(
+      '02' + '00112233445566778899aabbccddeeff' + '0000000000010000' + '6869',
+    );
+  });
+});
