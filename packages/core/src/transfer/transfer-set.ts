@@ -62,8 +62,8 @@ export interface TransferSummary {
   readonly state: FileSenderState | FileReceiverState;
 }
 
-/** Fields every event of a {@link TransferSet} has. */
-interface Tagged {
+/** Fields every event of a {@link TransferSet} has: which transfer, which way, with whom. */
+export interface TransferTag {
   readonly transfer: string;
   readonly direction: TransferDirection;
   readonly peer: string;
@@ -71,26 +71,34 @@ interface Tagged {
 
 /** Events of a {@link TransferSet}: the machines' events, tagged with their transfer. */
 export type TransferSetEvent =
-  | (Tagged & {
+  | (TransferTag & {
       readonly type: 'transfer-offered';
       readonly name: string;
       readonly size: number;
       readonly sha256: string;
       readonly md5: string;
     })
-  | (Tagged & { readonly type: 'transfer-accepted'; readonly offset: number })
-  | (Tagged & { readonly type: 'read-requested'; readonly offset: number; readonly length: number })
-  | (Tagged & {
+  | (TransferTag & { readonly type: 'transfer-accepted'; readonly offset: number })
+  | (TransferTag & {
+      readonly type: 'read-requested';
+      readonly offset: number;
+      readonly length: number;
+    })
+  | (TransferTag & {
       readonly type: 'data-received';
       readonly offset: number;
       readonly bytes: Uint8Array;
     })
-  | (Tagged & { readonly type: 'transfer-progress'; readonly bytes: number; readonly size: number })
-  | (Tagged & { readonly type: 'transfer-verified'; readonly sha256: string })
-  | (Tagged & { readonly type: 'transfer-restarted'; readonly reason: 'hash-mismatch' })
-  | (Tagged & { readonly type: 'transfer-interrupted' })
-  | (Tagged & { readonly type: 'transfer-completed' })
-  | (Tagged & {
+  | (TransferTag & {
+      readonly type: 'transfer-progress';
+      readonly bytes: number;
+      readonly size: number;
+    })
+  | (TransferTag & { readonly type: 'transfer-verified'; readonly sha256: string })
+  | (TransferTag & { readonly type: 'transfer-restarted'; readonly reason: 'hash-mismatch' })
+  | (TransferTag & { readonly type: 'transfer-interrupted' })
+  | (TransferTag & { readonly type: 'transfer-completed' })
+  | (TransferTag & {
       readonly type: 'transfer-failed';
       readonly code: string;
       readonly message: string;
