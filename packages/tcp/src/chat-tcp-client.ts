@@ -10,12 +10,26 @@ import {
   ChatClient,
   type ChatClientOptions,
   type ClientEvent,
+  InvalidArgumentError,
   InvalidStateError,
   type LoginDetails,
   type Presence,
+  type TransferSetEvent,
+  type TransferSummary,
+  TransferSet,
   checkLimit,
+  nodeCryptoProvider,
 } from '@lanchat/core';
 import { DEFAULT_PORT } from './chat-tcp-server.js';
+import {
+  type SourceFile,
+  type TargetFile,
+  discardTarget,
+  finishTarget,
+  openSource,
+  prepareTarget,
+  readAt,
+} from './file-store.js';
 
 /** How the client reconnects after losing its connection. */
 export interface ReconnectOptions {
@@ -70,9 +84,31 @@ export interface ClientStoppedEvent {
   readonly reason: string;
 }
 
-/** What a {@link ChatTcpClient} reports: the session's events and the connection's. */
+/** The session's transfer events, which the client handles itself (see {@link FileEvent}). */
+type SessionTransferEvent = Extract<
+  ClientEvent,
+  {
+    type:
+      'transfer-offered' | 'transfer-message' | 'transfer-offer-failed' | 'transfer-interrupted';
+  }
+>;
+
+/**
+ * What the client reports of file transfers: offers, acceptance, progress, interruptions,
+ * restarts, the end (`transfer-completed` with the saved file's `path` when it came in) and
+ * failures. The reading and writing of files are done inside.
+ */
+export type FileEvent =
+  | Exclude<
+      TransferSetEvent,
+      { type: 'read-requested' | 'data-received' | 'transfer-verified' | 'transfer-completed' }
+    >
+  | (Extract<TransferSetEvent, { type: 'transfer-completed' }> & { readonly path?: string });
+
+/** What a {@link ChatTcpClient} reports: the session's events, file events, the connection's. */
 export type TcpClientEvent =
-  | ClientEvent
+  | Exclude<ClientEvent, SessionTransferEvent>
+  | FileEvent
   | ConnectingEvent
   | ReconnectScheduledEvent
   | ReconnectedEvent
@@ -100,6 +136,10 @@ export interface ChatTcpClientOptions extends Omit<ChatClientOptions, 'now'> {
   readonly connectTimeout?: number;
   /** Receives every event. Must not throw. */
   readonly onEvent: (event: TcpClientEvent) => void;
+  /** Largest file {@link ChatTcpClient.acceptFile} takes, in bytes. Default: no limit. */
+  readonly maxFileSize?: number;
+  /** Bytes that must stay free on the disk after a received file. Default 64 MiB. */
+  readonly reserveBytes?: number;
 }
 
 /**
@@ -127,6 +167,13 @@ export class ChatTcpClient {
   /** The nickname and rooms to restore after a reconnection. */
   #nick: string | undefined;
   #rooms: readonly string[] = [];
+  readonly #transfers = new TransferSet({
+    randomBytes: (length) => nodeCryptoProvider.randomBytes(length),
+  });
+  /** Files being sent, by transfer id. */
+  readonly #sources = new Map<string, SourceFile>();
+  /** Files being received, by transfer id, with the chain of their writes. */
+  readonly #targets = new Map<string, { file: TargetFile; writes: Promise<void> }>();
   #stoppedPromise: Promise<void>;
   #resolveStopped: () => void = () => undefined;
   readonly #onAbort = (): void => {
@@ -239,6 +286,91 @@ export class ChatTcpClient {
     return this.#act((session, now) => session.setPresence(presence, now));
   }
 
+  /** Every file transfer kept: going, waiting for an answer, or ended in the last minute. */
+  get transfers(): TransferSummary[] {
+    return this.#transfers.list();
+  }
+
+  /**
+   * Offers the file at `path` to the user `to`. Reads it once to hash it (SHA-256 and MD5), then
+   * offers it; the transfer goes on by itself, through reconnections, and reports `transfer-*`
+   * events. Resolves with the transfer's id.
+   *
+   * @throws (rejects) when the file cannot be read, or too many transfers are kept.
+   */
+  async sendFile(
+    to: string,
+    path: string,
+    options: { readonly name?: string } = {},
+  ): Promise<string> {
+    if (this.#stopped) throw new InvalidStateError('the client has stopped');
+    const source = await openSource(path, options.name);
+    try {
+      const transfer = this.#transfers.offer(
+        to,
+        { name: source.name, size: source.size, sha256: source.sha256, md5: source.md5 },
+        Date.now(),
+      );
+      this.#sources.set(transfer, source);
+      this.#afterTransferCall();
+      return transfer;
+    } catch (error) {
+      await source.handle.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Accepts an offered file into `directory` (made if missing) under a safe name of its own (a
+   * number is added if the name is taken). The file is written to a hidden temporary file and
+   * gets its name only after its SHA-256 matched. A file over `maxFileSize`, or over the free
+   * space, is refused instead (`too-large`, `no-space`). Resolves with the name chosen, or the
+   * refusal's code.
+   *
+   * @throws `InvalidArgumentError` (rejects) for a transfer that is not an offer waiting.
+   */
+  async acceptFile(
+    transfer: string,
+    directory: string,
+  ): Promise<{ name: string } | { refused: string }> {
+    const summary = this.#transfers.list().find((entry) => entry.transfer === transfer);
+    if (summary?.direction !== 'incoming' || summary.state !== 'offered') {
+      throw new InvalidArgumentError(`no file offer ${transfer} is waiting`);
+    }
+    const offer = this.#transfers.offerOf(transfer);
+    const prepared = await prepareTarget(offer, directory, {
+      ...(this.#options.maxFileSize === undefined ? {} : { maxSize: this.#options.maxFileSize }),
+      reserveBytes: this.#options.reserveBytes ?? 64 * 1024 * 1024,
+    });
+    if ('code' in prepared) {
+      this.#transfers.reject(transfer, Date.now(), prepared.code, prepared.message);
+      this.#afterTransferCall();
+      return { refused: prepared.code };
+    }
+    this.#targets.set(transfer, { file: prepared, writes: Promise.resolve() });
+    try {
+      this.#transfers.accept(transfer, Date.now());
+    } catch (error) {
+      this.#targets.delete(transfer);
+      await discardTarget(prepared);
+      throw error;
+    }
+    this.#afterTransferCall();
+    return { name: prepared.name };
+  }
+
+  /** Refuses an offered file. */
+  rejectFile(transfer: string, message = 'the receiver declined the file'): void {
+    this.#transfers.reject(transfer, Date.now(), 'rejected', message);
+    this.#afterTransferCall();
+  }
+
+  /** Stops a transfer either way; the other side is told. */
+  cancelTransfer(transfer: string): void {
+    this.#transfers.cancel(transfer, Date.now());
+    this.#afterTransferCall();
+  }
+
   /**
    * Says goodbye and stops: no reconnection follows. Resolves when the socket has closed (at most
    * `connectTimeout` later).
@@ -250,7 +382,14 @@ export class ChatTcpClient {
       this.#stop('bye');
       return this.#stoppedPromise;
     }
-    session.bye(Date.now(), reason);
+    const now = Date.now();
+    for (const transfer of this.#transfers.list()) {
+      if (transfer.state !== 'done' && transfer.state !== 'failed') {
+        this.#transfers.cancel(transfer.transfer, now, 'the other side left');
+      }
+    }
+    this.#pumpTransfers(session, now);
+    session.bye(now, reason);
     this.#flush();
     // A server that never answers the goodbye does not hold the client.
     this.#clearTimer();
@@ -330,6 +469,7 @@ export class ChatTcpClient {
     const session = this.#session;
     if (session === undefined) return;
     this.#drainEvents(session);
+    this.#pumpTransfers(session, Date.now());
     const socket = this.#socket;
     if (socket !== undefined && !socket.connecting && socket.writable) {
       // Coalesced by the channel: one write per turn for what was queued in it.
@@ -342,7 +482,8 @@ export class ChatTcpClient {
 
   #drainEvents(session: ChatClient): void {
     for (let event = session.nextEvent(); event !== undefined; event = session.nextEvent()) {
-      this.#emit(event);
+      if (this.#transfers.handleEvent(event, Date.now())) continue;
+      this.#emit(event as Exclude<ClientEvent, SessionTransferEvent>);
       switch (event.type) {
         case 'server-identified':
           this.#checkServer(session, event.serverKey);
@@ -356,6 +497,7 @@ export class ChatTcpClient {
               nick: event.nick,
               rooms: session.rooms,
             });
+            this.#transfers.linkUp(Date.now());
           }
           this.#everLoggedIn = true;
           this.#attempt = 0;
@@ -381,6 +523,161 @@ export class ChatTcpClient {
           break;
       }
     }
+  }
+
+  /** After a transfer call from the application: run the transfers, then write. */
+  #afterTransferCall(): void {
+    const session = this.#session;
+    if (session === undefined) {
+      this.#emitTransferEvents();
+      return;
+    }
+    this.#scheduleFlush();
+  }
+
+  /** Acts on the transfers' events, and puts their messages into the session. */
+  #pumpTransfers(session: ChatClient, now: number): void {
+    this.#emitTransferEvents();
+    if (session.state !== 'online') return;
+    for (
+      let output = this.#transfers.poll(now, session.transferCapacity);
+      output !== undefined;
+      output = this.#transfers.poll(now, session.transferCapacity)
+    ) {
+      if (output.to !== undefined) session.offerFile(output.to, output.message, now);
+      else session.sendTransfer(output.message, now);
+    }
+    this.#emitTransferEvents();
+  }
+
+  /** Handles the transfers' events: file reads and writes inside, the rest to the application. */
+  #emitTransferEvents(): void {
+    for (
+      let event = this.#transfers.nextEvent();
+      event !== undefined;
+      event = this.#transfers.nextEvent()
+    ) {
+      switch (event.type) {
+        case 'read-requested':
+          this.#read(event.transfer, event.offset, event.length);
+          break;
+        case 'data-received':
+          this.#write(event.transfer, event.offset, event.bytes);
+          break;
+        case 'transfer-verified':
+          this.#save(event.transfer);
+          break;
+        case 'transfer-restarted':
+          this.#restartTarget(event.transfer);
+          this.#emit(event);
+          break;
+        case 'transfer-completed':
+          if (event.direction === 'outgoing') {
+            this.#closeSource(event.transfer);
+            this.#emit(event);
+          }
+          // An incoming file is reported once saved (#save).
+          break;
+        case 'transfer-failed':
+          this.#closeSource(event.transfer);
+          this.#dropTarget(event.transfer);
+          this.#emit(event);
+          break;
+        default:
+          this.#emit(event);
+          break;
+      }
+    }
+  }
+
+  #read(transfer: string, offset: number, length: number): void {
+    const source = this.#sources.get(transfer);
+    if (source === undefined) return;
+    readAt(source.handle, offset, length).then(
+      (bytes) => {
+        this.#transfers.supply(transfer, offset, bytes, Date.now());
+        this.#afterTransferCall();
+      },
+      (error: unknown) => {
+        this.#transfers.readFailed(transfer, (error as Error).message, Date.now());
+        this.#afterTransferCall();
+      },
+    );
+  }
+
+  #write(transfer: string, offset: number, bytes: Uint8Array): void {
+    const target = this.#targets.get(transfer);
+    if (target === undefined) return;
+    // Writes in order, one after another; each reports its end, which opens credit.
+    target.writes = target.writes.then(async () => {
+      if (this.#targets.get(transfer) !== target) return;
+      try {
+        await target.file.handle.write(bytes, 0, bytes.length, offset);
+        this.#transfers.written(transfer, offset + bytes.length, Date.now());
+      } catch (error) {
+        this.#transfers.saveFailed(transfer, (error as Error).message, Date.now());
+      }
+      this.#afterTransferCall();
+    });
+  }
+
+  #save(transfer: string): void {
+    const target = this.#targets.get(transfer);
+    if (target === undefined) return;
+    target.writes = target.writes.then(async () => {
+      try {
+        const path = await finishTarget(target.file);
+        this.#targets.delete(transfer);
+        this.#transfers.saved(transfer, Date.now());
+        const summary = this.#transfers.list().find((entry) => entry.transfer === transfer);
+        this.#emit({
+          type: 'transfer-completed',
+          transfer,
+          direction: 'incoming',
+          peer: summary?.peer ?? '',
+          path,
+        });
+      } catch (error) {
+        this.#transfers.saveFailed(transfer, (error as Error).message, Date.now());
+      }
+      this.#afterTransferCall();
+    });
+  }
+
+  #restartTarget(transfer: string): void {
+    const target = this.#targets.get(transfer);
+    if (target === undefined) return;
+    target.writes = target.writes.then(async () => {
+      await target.file.handle.truncate(0);
+    });
+  }
+
+  #closeSource(transfer: string): void {
+    const source = this.#sources.get(transfer);
+    if (source === undefined) return;
+    this.#sources.delete(transfer);
+    void source.handle.close().catch(() => undefined);
+  }
+
+  #dropTarget(transfer: string): void {
+    const target = this.#targets.get(transfer);
+    if (target === undefined) return;
+    this.#targets.delete(transfer);
+    void target.writes.then(() => discardTarget(target.file));
+  }
+
+  /** The client stops: open files are closed, temporary files removed. */
+  #closeFiles(): Promise<void> {
+    const pending: Promise<unknown>[] = [];
+    for (const source of this.#sources.values()) {
+      pending.push(source.handle.close().catch(() => undefined));
+    }
+    this.#sources.clear();
+    for (const target of this.#targets.values()) {
+      pending.push(target.writes.then(() => discardTarget(target.file)));
+    }
+    this.#targets.clear();
+    return Promise.all(pending).then(() => undefined);
   }
 
   #checkServer(session: ChatClient, serverKey: Uint8Array): void {
@@ -438,6 +735,8 @@ export class ChatTcpClient {
   #afterClose(session: ChatClient): void {
     this.#session = undefined;
     this.#clearTimer();
+    this.#transfers.linkDown(Date.now());
+    this.#emitTransferEvents();
     if (this.#stopped) return;
     if (this.#byeRequested) {
       this.#stop('bye');
@@ -468,13 +767,18 @@ export class ChatTcpClient {
   #armTimer(session: ChatClient): void {
     if (this.#byeRequested) return;
     this.#clearTimer();
-    const deadline = session.pollTimeout();
-    if (deadline === undefined) return;
+    const deadline = Math.min(
+      session.pollTimeout() ?? Infinity,
+      this.#transfers.pollTimeout() ?? Infinity,
+    );
+    if (deadline === Infinity) return;
     this.#timer = setTimeout(
       () => {
         this.#timer = undefined;
         if (this.#session !== session) return;
-        session.handleTimeout(Date.now());
+        const now = Date.now();
+        session.handleTimeout(now);
+        this.#transfers.handleTimeout(now);
         this.#flush();
       },
       Math.max(0, deadline - Date.now()),
@@ -502,9 +806,12 @@ export class ChatTcpClient {
       session.connectionLost();
       this.#drainEvents(session);
     }
+    const files = this.#closeFiles();
     const finish = (): void => {
-      this.#emit({ type: 'client-stopped', reason });
-      this.#resolveStopped();
+      void files.then(() => {
+        this.#emit({ type: 'client-stopped', reason });
+        this.#resolveStopped();
+      });
     };
     if (socket === undefined || socket.destroyed) {
       this.#socket = undefined;

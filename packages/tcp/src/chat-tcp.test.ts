@@ -1,104 +1,18 @@
 import { type Socket, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChatClient, type ClientEvent, nodeCryptoProvider } from '@lanchat/core';
-import { type ChatTcpClient, type TcpClientEvent, connectChat } from './chat-tcp-client.js';
+import { ChatClient, type ClientEvent } from '@lanchat/core';
+import { type TcpClientEvent, connectChat } from './chat-tcp-client.js';
+import { type TcpServerEvent, listenChat } from './chat-tcp-server.js';
 import {
-  type ChatTcpServer,
-  type ChatTcpServerOptions,
-  type TcpServerEvent,
-  listenChat,
-} from './chat-tcp-server.js';
+  Events,
+  cleanups,
+  runCleanups,
+  serverKeyPair,
+  startClient,
+  startServer,
+} from './test-support.js';
 
-const serverKeyPair = nodeCryptoProvider.generateX25519KeyPair();
-
-/** Collected events with a way to wait for one, with a deadline (never a fixed sleep). */
-class Events<Event extends { readonly type: string }> {
-  readonly all: Event[] = [];
-  readonly #waiters = new Set<() => void>();
-
-  push = (event: Event): void => {
-    this.all.push(event);
-    for (const waiter of this.#waiters) waiter();
-  };
-
-  ofType<Type extends Event['type']>(type: Type): Extract<Event, { type: Type }>[] {
-    return this.all.filter((event): event is Extract<Event, { type: Type }> => event.type === type);
-  }
-
-  /** Resolves with the first event (already seen or to come) that matches. */
-  waitFor<Type extends Event['type']>(
-    type: Type,
-    predicate: (event: Extract<Event, { type: Type }>) => boolean = () => true,
-    timeout = 10_000,
-  ): Promise<Extract<Event, { type: Type }>> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.ofType(type).find(predicate);
-        if (found === undefined) return false;
-        this.#waiters.delete(waiter);
-        clearTimeout(timer);
-        resolve(found);
-        return true;
-      };
-      const waiter = (): void => {
-        check();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(
-          new Error(
-            `no ${type} event within ${timeout} ms; saw ${this.all.map((event) => event.type).join(', ')}`,
-          ),
-        );
-      }, timeout);
-      this.#waiters.add(waiter);
-      check();
-    });
-  }
-}
-
-const cleanups: (() => Promise<void> | void)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function startServer(
-  options: Partial<ChatTcpServerOptions> = {},
-): Promise<{ server: ChatTcpServer; events: Events<TcpServerEvent>; port: number }> {
-  const events = new Events<TcpServerEvent>();
-  const server = await listenChat({
-    staticKeyPair: serverKeyPair,
-    host: '127.0.0.1',
-    port: 0,
-    onEvent: events.push,
-    ...options,
-  });
-  cleanups.push(() => server.close());
-  return { server, events, port: server.address().port };
-}
-
-async function startClient(
-  port: number,
-  nick: string,
-  options: Partial<Parameters<typeof connectChat>[0]> = {},
-): Promise<{ client: ChatTcpClient; events: Events<TcpClientEvent> }> {
-  const events = new Events<TcpClientEvent>();
-  const client = connectChat({
-    host: '127.0.0.1',
-    port,
-    login: { nick },
-    reconnect: { initialDelay: 20, maxDelay: 200 },
-    onEvent: events.push,
-    ...options,
-  });
-  cleanups.push(() => {
-    client.destroy();
-    return client.stopped;
-  });
-  await events.waitFor('login-succeeded');
-  return { client, events };
-}
+afterEach(runCleanups);
 
 describe('@lanchat/tcp on loopback', () => {
   it('carries room and private messages between clients, acknowledged', async () => {

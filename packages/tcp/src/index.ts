@@ -50,6 +50,7 @@ export {
   type ClientStoppedEvent,
   type ConnectingEvent,
   type ConnectionErrorEvent,
+  type FileEvent,
   type ReconnectOptions,
   type ReconnectScheduledEvent,
   type ReconnectedEvent,

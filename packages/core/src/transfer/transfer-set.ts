@@ -172,6 +172,15 @@ export class TransferSet {
   }
 
   /**
+   * The offer of a transfer, as its sender made it.
+   *
+   * @throws `InvalidArgumentError` for an unknown transfer.
+   */
+  offerOf(transfer: string): TransferOffer {
+    return this.#entry(transfer).machine.offer;
+  }
+
+  /**
    * Offers a file to the user `to`. Hash the file first (SHA-256 and MD5): the offer carries
    * both.
    *

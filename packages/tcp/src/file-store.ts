@@ -1,0 +1,153 @@
+/**
+ * The files of file transfers: reading and hashing a file to send, and writing a received one to
+ * a temporary file that gets its final name only after its SHA-256 matched. The core decides what
+ * is safe (`safeFileName`, `uniqueFileName`, `checkOffer`); this module applies it to a folder.
+ *
+ * @module
+ */
+
+import { createHash } from 'node:crypto';
+import { type FileHandle, link, mkdir, open, readdir, statfs, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import {
+  type OfferLimits,
+  type OfferRefusal,
+  type TransferOffer,
+  checkOffer,
+  safeFileName,
+  uniqueFileName,
+} from '@lanchat/core';
+
+/** A file opened for sending, with what its offer needs. */
+export interface SourceFile {
+  readonly handle: FileHandle;
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: Uint8Array;
+  readonly md5: Uint8Array;
+}
+
+/** Bytes read at a time while hashing. */
+const HASH_CHUNK = 1024 * 1024;
+
+/**
+ * Opens `path` and hashes it whole (SHA-256 and MD5, one read). The handle stays open, so the
+ * bytes sent are those of the file that was hashed even if another file takes its name.
+ */
+export async function openSource(path: string, name = basename(path)): Promise<SourceFile> {
+  const handle = await open(path, 'r');
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new Error(`${path} is not a file`);
+    const sha256 = createHash('sha256');
+    const md5 = createHash('md5');
+    const buffer = Buffer.allocUnsafe(HASH_CHUNK);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, HASH_CHUNK, size);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      sha256.update(chunk);
+      md5.update(chunk);
+      size += bytesRead;
+    }
+    return {
+      handle,
+      name,
+      size,
+      sha256: new Uint8Array(sha256.digest()),
+      md5: new Uint8Array(md5.digest()),
+    };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/** Reads `length` bytes at `offset` (fewer at the end of a file that shrank). */
+export async function readAt(
+  handle: FileHandle,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  const buffer = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, done);
+}
+
+/** Where a received file is being written, and where it goes once verified. */
+export interface TargetFile {
+  readonly handle: FileHandle;
+  readonly directory: string;
+  /** The temporary file, hidden, beside the final one. */
+  readonly partPath: string;
+  /** The safe name chosen at acceptance (a number is added if it is taken at the end). */
+  readonly name: string;
+}
+
+/** What {@link prepareTarget} may refuse with (as the transfer's rejection code). */
+export type TargetRefusal = OfferRefusal;
+
+/**
+ * Prepares to receive `offer` into `directory` (made if missing): checks the size limit and the
+ * free space, picks a safe, free name, and creates the temporary file exclusively.
+ */
+export async function prepareTarget(
+  offer: TransferOffer,
+  directory: string,
+  limits: Omit<OfferLimits, 'freeBytes'>,
+): Promise<TargetFile | TargetRefusal> {
+  await mkdir(directory, { recursive: true });
+  const space = await statfs(directory);
+  const refusal = checkOffer(offer, { ...limits, freeBytes: space.bavail * space.bsize });
+  if (refusal !== undefined) return refusal;
+  const taken = new Set(await readdir(directory));
+  const name = uniqueFileName(safeFileName(offer.name), (candidate) => taken.has(candidate));
+  // Created exclusively ('wx+'): never through a link someone left under that name.
+  for (let attempt = 0; ; attempt++) {
+    const partPath = join(
+      directory,
+      `.${name}.${offer.transfer.slice(0, 12)}${attempt === 0 ? '' : `-${attempt}`}.part`,
+    );
+    try {
+      const handle = await open(partPath, 'wx+', 0o600);
+      return { handle, directory, partPath, name };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw error;
+    }
+  }
+}
+
+/**
+ * Makes a verified file durable and gives it its final name without replacing anything: a name
+ * taken meanwhile gets a number. Returns the final path.
+ */
+export async function finishTarget(target: TargetFile): Promise<string> {
+  await target.handle.sync();
+  await target.handle.close();
+  let name = target.name;
+  for (let tries = 0; ; tries++) {
+    const path = join(target.directory, name);
+    try {
+      // link() refuses an existing name, where rename() would replace it.
+      await link(target.partPath, path);
+      await unlink(target.partPath);
+      return path;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 100) throw error;
+      const taken = new Set(await readdir(target.directory));
+      name = uniqueFileName(target.name, (candidate) => taken.has(candidate));
+    }
+  }
+}
+
+/** Throws away a temporary file (a failed or cancelled transfer). */
+export async function discardTarget(target: TargetFile): Promise<void> {
+  await target.handle.close().catch(() => undefined);
+  await unlink(target.partPath).catch(() => undefined);
+}

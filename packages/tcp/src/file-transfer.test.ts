@@ -1,0 +1,162 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { type Server, type Socket, createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanups, runCleanups, startClient, startServer } from './test-support.js';
+
+afterEach(runCleanups);
+
+async function tempDir(): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'lanchat-transfer-'));
+  cleanups.push(() => rm(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** A TCP relay in front of the server whose connections a test can cut (a dropped link). */
+async function startProxy(target: number): Promise<{ port: number; cut: () => void }> {
+  const pairs = new Set<[Socket, Socket]>();
+  const server: Server = createServer((inbound) => {
+    const outbound = connect({ host: '127.0.0.1', port: target });
+    const pair: [Socket, Socket] = [inbound, outbound];
+    pairs.add(pair);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+    const close = (): void => {
+      pairs.delete(pair);
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('error', close).on('close', close);
+    outbound.on('error', close).on('close', close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const [inbound, outbound] of pairs) {
+          inbound.destroy();
+          outbound.destroy();
+        }
+        server.close(() => {
+          resolve();
+        });
+      }),
+  );
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no proxy address');
+  return {
+    port: address.port,
+    cut: () => {
+      for (const [inbound, outbound] of pairs) {
+        inbound.destroy();
+        outbound.destroy();
+      }
+    },
+  };
+}
+
+describe('file transfer over TCP', () => {
+  it('sends a file through the server into a folder, under a safe name, checked', async () => {
+    const { port } = await startServer();
+    const folder = await tempDir();
+    const content = randomBytes(3_000_000);
+    const source = join(folder, 'source.bin');
+    await writeFile(source, content);
+    const inbox = join(folder, 'inbox');
+    const alice = await startClient(port, 'alice');
+    const bob = await startClient(port, 'bob');
+    const transfer = await alice.client.sendFile('bob', source, { name: '../../evil.sh' });
+    const offered = await bob.events.waitFor('transfer-offered');
+    expect(offered).toMatchObject({
+      transfer,
+      peer: 'alice',
+      size: 3_000_000,
+      name: '../../evil.sh',
+    });
+    expect(offered.sha256).toBe(sha256(content));
+    await bob.client.acceptFile(transfer, inbox);
+    const done = await bob.events.waitFor('transfer-completed');
+    expect(done.path).toBe(join(inbox, '___.._evil.sh'));
+    expect(sha256(await readFile(done.path!))).toBe(sha256(content));
+    await alice.events.waitFor('transfer-completed');
+    // Nothing else is left in the folder: the temporary file became the file.
+    expect(await readdir(inbox)).toEqual(['___.._evil.sh']);
+    expect(bob.events.ofType('transfer-progress').length).toBeGreaterThan(0);
+  });
+
+  it('refuses a file over the size limit, and one the other side declines', async () => {
+    const { port } = await startServer();
+    const folder = await tempDir();
+    const source = join(folder, 'big.bin');
+    await writeFile(source, randomBytes(10_000));
+    const alice = await startClient(port, 'alice');
+    const bob = await startClient(port, 'bob', { maxFileSize: 1_000 });
+    const first = await alice.client.sendFile('bob', source);
+    await bob.events.waitFor('transfer-offered', (event) => event.transfer === first);
+    expect(await bob.client.acceptFile(first, join(folder, 'inbox'))).toEqual({
+      refused: 'too-large',
+    });
+    expect(
+      await alice.events.waitFor('transfer-failed', (event) => event.transfer === first),
+    ).toMatchObject({ code: 'too-large', remote: true });
+    const second = await alice.client.sendFile('bob', source);
+    await bob.events.waitFor('transfer-offered', (event) => event.transfer === second);
+    bob.client.rejectFile(second);
+    expect(
+      await alice.events.waitFor('transfer-failed', (event) => event.transfer === second),
+    ).toMatchObject({ code: 'rejected' });
+  });
+
+  it("resumes when the receiver's connection is cut midway, and the file is whole", async () => {
+    const { port } = await startServer();
+    const proxy = await startProxy(port);
+    const folder = await tempDir();
+    const content = randomBytes(30_000_000);
+    const source = join(folder, 'movie.bin');
+    await writeFile(source, content);
+    const alice = await startClient(port, 'alice');
+    const bob = await startClient(proxy.port, 'bob');
+    const transfer = await alice.client.sendFile('bob', source);
+    await bob.events.waitFor('transfer-offered');
+    await bob.client.acceptFile(transfer, join(folder, 'inbox'));
+    await bob.events.waitFor('transfer-progress', (event) => event.bytes > 5_000_000, 30_000);
+    proxy.cut();
+    await alice.events.waitFor('transfer-interrupted', () => true, 30_000);
+    const done = await bob.events.waitFor('transfer-completed', () => true, 60_000);
+    expect(sha256(await readFile(done.path!))).toBe(sha256(content));
+    const accepted = alice.events.ofType('transfer-accepted');
+    expect(accepted).toHaveLength(2);
+    expect(accepted[1]!.offset).toBeGreaterThan(5_000_000);
+    await alice.events.waitFor('transfer-completed');
+  });
+
+  it('cancels from the sender, and the receiver leaves no file behind', async () => {
+    const { port } = await startServer();
+    const folder = await tempDir();
+    const source = join(folder, 'data.bin');
+    await writeFile(source, randomBytes(50_000_000));
+    const inbox = join(folder, 'inbox');
+    const alice = await startClient(port, 'alice');
+    const bob = await startClient(port, 'bob');
+    const transfer = await alice.client.sendFile('bob', source);
+    await bob.events.waitFor('transfer-offered');
+    await bob.client.acceptFile(transfer, inbox);
+    await bob.events.waitFor('transfer-progress');
+    alice.client.cancelTransfer(transfer);
+    expect(await bob.events.waitFor('transfer-failed')).toMatchObject({
+      code: 'cancelled',
+      remote: true,
+    });
+    // The temporary file goes once its pending writes are done.
+    for (let tries = 0; tries < 100 && (await readdir(inbox)).length > 0; tries++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(await readdir(inbox)).toEqual([]);
+  });
+});
