@@ -1,12 +1,15 @@
 /**
- * The `lanchat` command: `lanchat [--json] connect HOST[:PORT] [--name NAME] [--user USER]`.
+ * The `lanchat` command: `lanchat [--json] connect HOST[:PORT] [--name NAME] [--user USER]`, and
+ * `lanchat [--json] send HOST[:PORT] USER PATH` to send one file and leave.
  *
  * @module
  */
 
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { userInfo } from 'node:os';
+import { homedir, userInfo } from 'node:os';
+import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import {
   InvalidArgumentError,
@@ -20,6 +23,7 @@ import { ClientApp, ExitCode, type OutputEvent } from './client-app.js';
 import { ensureConfigDir, resolveConfigDir } from './config-dir.js';
 import { KNOWN_HOSTS_FILE_NAME, KnownHosts } from './known-hosts.js';
 import { promptHidden } from '@lanchat/app-support';
+import { formatBytes } from './progress.js';
 import { TerminalUi, formatEvent } from './terminal-ui.js';
 
 interface ConnectOptions {
@@ -29,6 +33,16 @@ interface ConnectOptions {
   readonly acceptNewKey?: boolean;
   readonly configDir?: string;
   readonly reconnect: boolean;
+  readonly acceptFiles?: string;
+  readonly downloadDir?: string;
+}
+
+/** Where `/accept` saves files by default: $XDG_DOWNLOAD_DIR, ~/Downloads, or here. */
+function defaultDownloadDir(): string {
+  const xdg = process.env['XDG_DOWNLOAD_DIR'];
+  if (xdg !== undefined && xdg.length > 0) return xdg;
+  const downloads = path.join(homedir(), 'Downloads');
+  return existsSync(downloads) ? downloads : process.cwd();
 }
 
 /** Commander's check for option values: our typed errors become usage errors. */
@@ -59,11 +73,15 @@ async function connectCommand(
   address: string,
   options: ConnectOptions,
   json: boolean,
+  sendFile?: { readonly to: string; readonly path: string },
 ): Promise<number> {
   const server = parseServerAddress(address);
   const configDir = await ensureConfigDir(resolveConfigDir(options.configDir));
   const knownHosts = await KnownHosts.open(path.join(configDir, KNOWN_HOSTS_FILE_NAME));
-  const interactive = !json && process.stdin.isTTY && process.stdout.isTTY;
+  const interactive =
+    sendFile === undefined && !json && process.stdin.isTTY && process.stdout.isTTY;
+  // `lanchat send` on a terminal: a progress bar of its own on stderr.
+  let sendBar: cliProgress.SingleBar | undefined;
   // With an account, the server names the session after it unless --name says otherwise.
   const nick = options.name ?? (options.user === undefined ? defaultNick() : undefined);
   // Asked before connecting, so that the prompt never fights the chat's input line. It is sent
@@ -82,8 +100,33 @@ async function connectCommand(
       ui = undefined;
       process.stdout.write(`\r\u001b[2K${formatEvent(event, app.nick).join('\n')}\n`);
     } else if (ui !== undefined) {
+      ui.progress(event);
       ui.print(formatEvent(event, app.nick));
+    } else if (
+      sendFile !== undefined &&
+      process.stderr.isTTY &&
+      event.event === 'transfer-progress'
+    ) {
+      sendBar ??= new cliProgress.SingleBar(
+        {
+          format: `${event.name} {bar} {percentage}% | {done} of {total_text} | {rate} | ETA {eta_formatted}`,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      if (sendBar.getTotal() !== event.size) {
+        sendBar.start(event.size, event.bytes, { done: '', total_text: '', rate: '' });
+      }
+      sendBar.update(event.bytes, {
+        done: formatBytes(event.bytes),
+        total_text: formatBytes(event.size),
+        rate: `${formatBytes(event.rate)}/s`,
+      });
     } else {
+      if (sendBar !== undefined && event.event.startsWith('transfer-')) {
+        sendBar.stop();
+        sendBar = undefined;
+      }
       const lines = formatEvent(event, app.nick);
       if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
     }
@@ -100,6 +143,9 @@ async function connectCommand(
     rooms: options.room ?? [],
     output: print,
     reconnect: options.reconnect,
+    downloadDir: options.downloadDir ?? defaultDownloadDir(),
+    ...(options.acceptFiles === undefined ? {} : { acceptFiles: options.acceptFiles }),
+    ...(sendFile === undefined ? {} : { sendFile }),
   });
   app.start();
   if (interactive) {
@@ -120,14 +166,15 @@ async function connectCommand(
         app.quit(true);
       },
     );
-  } else {
+  } else if (sendFile === undefined) {
     const lines = createInterface({ input: process.stdin, terminal: false });
     lines.on('line', (line) => {
       app.handleLine(line);
     });
-    // End of input means goodbye: a script's last command was its last word.
+    // End of input means goodbye, once the transfers it started are over: a script's last
+    // command was its last word.
     lines.on('close', () => {
-      app.quit();
+      app.endOfInput();
     });
     void app.finished.then(() => {
       lines.close();
@@ -139,6 +186,7 @@ async function connectCommand(
   process.on('SIGTERM', onSignal);
   if (!interactive) process.on('SIGINT', onSignal);
   const code = await app.finished;
+  sendBar?.stop();
   ui?.close();
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
@@ -179,11 +227,38 @@ export function createProgram(): Command {
     )
     .option('--config-dir <dir>', 'where known_hosts is kept (default: $XDG_CONFIG_HOME/lanchat)')
     .option('--no-reconnect', 'do not reconnect after a lost connection')
+    .option('--accept-files <dir>', 'accept every file offered, into this folder (for scripts)')
+    .option(
+      '--download-dir <dir>',
+      'where /accept saves files (default: $XDG_DOWNLOAD_DIR, ~/Downloads, or here)',
+    )
     .action(async (address: string, options: ConnectOptions) => {
       process.exitCode = await connectCommand(
         address,
         options,
         program.opts<{ json?: boolean }>().json === true,
+      );
+    });
+  program
+    .command('send')
+    .description('send one file to a user and leave once it is done (exit 0) or failed (exit 1)')
+    .argument('<host[:port]>', 'the server')
+    .argument('<nick>', 'who gets the file', validated(checkNickname))
+    .argument('<path>', 'the file')
+    .option('--name <nick>', 'your nickname (default: your login name)', validated(checkNickname))
+    .option(
+      '--user <username>',
+      'log in with an account (the password is asked, or read from LANCHAT_PASSWORD)',
+      validated((value) => checkName('username', value)),
+    )
+    .option('--accept-new-key', 'accept a server key that differs from the pinned one')
+    .option('--config-dir <dir>', 'where known_hosts is kept (default: $XDG_CONFIG_HOME/lanchat)')
+    .action(async (address: string, nick: string, file: string, options: ConnectOptions) => {
+      process.exitCode = await connectCommand(
+        address,
+        { ...options, reconnect: true },
+        program.opts<{ json?: boolean }>().json === true,
+        { to: nick, path: file },
       );
     });
   return program;

@@ -9,6 +9,7 @@
 import {
   InvalidStateError,
   LanchatError,
+  toHex,
   type Presence,
   Secret,
   type UserInfo,
@@ -17,6 +18,7 @@ import {
   nameKey,
 } from '@lanchat/core';
 import { type ChatTcpClient, type TcpClientEvent, connectChat } from '@lanchat/tcp';
+import { resolve as resolvePath } from 'node:path';
 import { COMMAND_HELP, type Command, CommandError, parseCommand } from './commands.js';
 import type { KnownHosts } from './known-hosts.js';
 
@@ -117,7 +119,83 @@ export type OutputEvent =
       /** The message or request id the error is about, if any. */
       readonly id?: number;
     }
+  | (TransferFields & {
+      readonly event: 'transfer-offered';
+      readonly size: number;
+      readonly sha256: string;
+      readonly md5: string;
+    })
+  | (TransferFields & {
+      readonly event: 'transfer-sending';
+      readonly size: number;
+      readonly sha256: string;
+      readonly md5: string;
+    })
+  | (TransferFields & {
+      readonly event: 'transfer-accepted';
+      /** Bytes the receiver had already (a resumed transfer). */
+      readonly offset: number;
+      /** Incoming: the folder the file goes to. */
+      readonly folder?: string;
+    })
+  | (TransferFields & {
+      readonly event: 'transfer-progress';
+      readonly bytes: number;
+      readonly size: number;
+      /** Bytes per second since the transfer (re)started. */
+      readonly rate: number;
+      /** Seconds left at that rate, when known. */
+      readonly eta?: number;
+    })
+  | (TransferFields & { readonly event: 'transfer-interrupted' })
+  | (TransferFields & {
+      readonly event: 'transfer-completed';
+      readonly size: number;
+      readonly seconds: number;
+      /** Average bytes per second. */
+      readonly rate: number;
+      readonly sha256: string;
+      readonly md5: string;
+      /** Incoming: where the file was saved. */
+      readonly path?: string;
+    })
+  | (TransferFields & {
+      readonly event: 'transfer-failed';
+      readonly code: string;
+      readonly message: string;
+      /** True when the other side (or the server) ended it. */
+      readonly remote: boolean;
+    })
+  | { readonly event: 'transfers'; readonly transfers: readonly TransferListEntry[] }
   | { readonly event: 'closed'; readonly reason: string; readonly exitCode: number };
+
+/** What every transfer event says: which transfer, which way, with whom, which file. */
+export interface TransferFields {
+  /** The transfer's full id (32 hex digits). */
+  readonly transfer: string;
+  /** Its first 8 digits: what the commands take (any unique start of the id works). */
+  readonly id: string;
+  readonly direction: 'outgoing' | 'incoming';
+  /** The other user. */
+  readonly peer: string;
+  /** The file's name as the sender gave it. */
+  readonly name: string;
+}
+
+/** One line of `/transfers`. */
+export interface TransferListEntry {
+  readonly transfer: string;
+  readonly id: string;
+  readonly direction: 'outgoing' | 'incoming';
+  readonly peer: string;
+  readonly name: string;
+  readonly size: number;
+  readonly bytes: number;
+  readonly state: string;
+}
+
+/** Shortest gap between two `transfer-progress` events of one transfer, in ms. */
+export const PROGRESS_INTERVAL = 250;
 
 /** Options of {@link ClientApp}. */
 export interface ClientAppOptions {
@@ -136,6 +214,32 @@ export interface ClientAppOptions {
   readonly rooms: readonly string[];
   readonly output: (event: OutputEvent) => void;
   readonly reconnect?: boolean;
+  /** Accept every file offered, into this folder (scripts). */
+  readonly acceptFiles?: string;
+  /** Where `/accept` puts a file when no folder is given. */
+  readonly downloadDir: string;
+  /** Largest file accepted, in bytes. */
+  readonly maxFileSize?: number;
+  /** One-shot mode: send this file to this user, then leave (exit 0 once it is done). */
+  readonly sendFile?: { readonly to: string; readonly path: string };
+}
+
+/** What the app remembers of a transfer, for events and `/accept`. */
+interface TransferRecord {
+  readonly direction: 'outgoing' | 'incoming';
+  peer: string;
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly md5: string;
+  /** Offered to this client and not yet answered. */
+  pending: boolean;
+  /** When the bytes started (or started again) to move, and from which offset. */
+  startedAt: number;
+  startBytes: number;
+  firstStartedAt: number | undefined;
+  lastProgressAt: number;
+  ended: boolean;
 }
 
 /** Most input lines kept while the session is not logged in (connecting, reconnecting). */
@@ -169,6 +273,11 @@ export class ClientApp {
   readonly #waiting: string[] = [];
   #quitRequested = false;
   #quitTimer: NodeJS.Timeout | undefined;
+  /** At the end of input, leave only once no transfer is going or waiting. */
+  #waitForTransfers = false;
+  readonly #transfers = new Map<string, TransferRecord>();
+  /** The one-shot send has been started. */
+  #sendStarted = false;
 
   constructor(options: ClientAppOptions) {
     this.#options = options;
@@ -206,6 +315,7 @@ export class ClientApp {
       login: () => this.#loginDetails(),
       verifyServerKey: (key) => this.#verifyServerKey(key),
       reconnect: options.reconnect === false ? false : {},
+      ...(options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize }),
       onEvent: (event) => {
         this.#onEvent(event);
       },
@@ -271,6 +381,7 @@ export class ClientApp {
    */
   quit(now = false): void {
     this.#quitRequested = true;
+    if (now) this.#waitForTransfers = false;
     if (now) {
       void this.#client?.bye();
       return;
@@ -278,8 +389,18 @@ export class ClientApp {
     this.#quitWhenIdle();
   }
 
+  /**
+   * The input ended (a script's last line): leave like {@link quit}, but only once every transfer
+   * has ended, so that `echo "/send bob report.pdf" | lanchat --json connect ...` sends the file.
+   */
+  endOfInput(): void {
+    this.#waitForTransfers = true;
+    this.quit();
+  }
+
   #quitWhenIdle(): void {
     if (!this.#quitRequested) return;
+    if (this.#waitForTransfers && this.#transfersGoing()) return;
     if (this.#client?.online !== true) {
       // Reconnecting: input has ended, so nothing more can be said; leave now. (Before the first
       // login, wait: the login runs the waiting lines, then comes back here.)
@@ -419,6 +540,39 @@ export class ClientApp {
       case 'presence':
         client.setPresence(command.presence);
         return;
+      case 'send':
+        this.#send(client, command.nick, command.path);
+        return;
+      case 'accept':
+        this.#accept(client, command.first, command.rest);
+        return;
+      case 'reject': {
+        const transfer = this.#findTransfer(command.transfer, true);
+        if (transfer === undefined) return;
+        client.rejectFile(transfer);
+        return;
+      }
+      case 'cancel': {
+        const transfer = this.#findTransfer(command.transfer, false);
+        if (transfer === undefined) return;
+        client.cancelTransfer(transfer);
+        return;
+      }
+      case 'transfers':
+        this.#options.output({
+          event: 'transfers',
+          transfers: client.transfers.map((entry) => ({
+            transfer: entry.transfer,
+            id: shortId(entry.transfer),
+            direction: entry.direction,
+            peer: entry.peer,
+            name: entry.name,
+            size: entry.size,
+            bytes: entry.bytes,
+            state: entry.state,
+          })),
+        });
+        return;
       case 'say': {
         if (this.#chatPartner !== undefined) {
           const id = client.sendPrivate(this.#chatPartner, command.text, { chat: true });
@@ -443,6 +597,277 @@ export class ClientApp {
     }
   }
 
+  /** Whether a transfer is going or waiting for an answer. */
+  #transfersGoing(): boolean {
+    for (const record of this.#transfers.values()) if (!record.ended) return true;
+    return false;
+  }
+
+  #send(client: ChatTcpClient, nick: string, path: string): void {
+    const full = resolvePath(expandHome(path));
+    // Hashing a large file takes a while; its events come when it is offered.
+    const pending = client.sendFile(nick, full);
+    const placeholder = `hashing:${full}`;
+    this.#transfers.set(placeholder, {
+      direction: 'outgoing',
+      peer: nick,
+      name: full,
+      size: 0,
+      sha256: '',
+      md5: '',
+      pending: false,
+      startedAt: Date.now(),
+      startBytes: 0,
+      firstStartedAt: undefined,
+      lastProgressAt: 0,
+      ended: false,
+    });
+    pending.then(
+      (transfer) => {
+        this.#transfers.delete(placeholder);
+        const summary = client.transfers.find((entry) => entry.transfer === transfer);
+        const offer = summary === undefined ? undefined : client.offerOf(transfer);
+        const record: TransferRecord = {
+          direction: 'outgoing',
+          peer: nick,
+          name: offer?.name ?? full,
+          size: offer?.size ?? 0,
+          sha256: offer === undefined ? '' : toHex(offer.sha256),
+          md5: offer === undefined ? '' : toHex(offer.md5),
+          pending: false,
+          startedAt: Date.now(),
+          startBytes: 0,
+          firstStartedAt: undefined,
+          lastProgressAt: 0,
+          ended: summary === undefined || summary.state === 'done' || summary.state === 'failed',
+        };
+        this.#transfers.set(transfer, record);
+        this.#options.output({
+          event: 'transfer-sending',
+          ...this.#fields(transfer, record),
+          size: record.size,
+          sha256: record.sha256,
+          md5: record.md5,
+        });
+        this.#quitWhenIdle();
+      },
+      (error: unknown) => {
+        this.#transfers.delete(placeholder);
+        this.#error('send-failed', `cannot send ${full}: ${(error as Error).message}`);
+        if (this.#options.sendFile !== undefined) {
+          this.#exitCode = ExitCode.failure;
+          this.#closeReason = 'send-failed';
+        }
+        this.#quitWhenIdle();
+      },
+    );
+  }
+
+  /** `/accept [ID] [DIR]`: an id prefix of a waiting offer, else a folder, else the latest. */
+  #accept(client: ChatTcpClient, first: string | undefined, rest: string | undefined): void {
+    const waiting = [...this.#transfers].filter(([, record]) => record.pending);
+    let transfer: string | undefined;
+    let folder: string | undefined;
+    const byPrefix = first === undefined ? [] : waiting.filter(([id]) => id.startsWith(first));
+    if (first !== undefined && byPrefix.length === 1 && /^[0-9a-f]{4,32}$/.test(first)) {
+      transfer = byPrefix[0]![0];
+      folder = rest;
+    } else {
+      transfer = waiting.at(-1)?.[0];
+      folder = first === undefined ? undefined : rest === undefined ? first : `${first} ${rest}`;
+    }
+    if (transfer === undefined) {
+      this.#error(
+        'no-such-transfer',
+        'no file offer waits' +
+          (first === undefined ? '' : ` for ${first}`) +
+          '; to accept a chat request, type /chat NICK',
+      );
+      return;
+    }
+    this.#acceptInto(client, transfer, folder ?? this.#options.downloadDir);
+  }
+
+  #acceptInto(client: ChatTcpClient, transfer: string, folder: string): void {
+    const record = this.#transfers.get(transfer);
+    if (record !== undefined) record.pending = false;
+    const directory = resolvePath(expandHome(folder));
+    client.acceptFile(transfer, directory).then(
+      (result) => {
+        if ('refused' in result || record === undefined) return;
+        this.#options.output({
+          event: 'transfer-accepted',
+          ...this.#fields(transfer, record),
+          offset: 0,
+          folder: directory,
+        });
+      },
+      (error: unknown) => {
+        this.#error('accept-failed', `cannot take the file: ${(error as Error).message}`);
+      },
+    );
+  }
+
+  /** The transfer a command names: a unique start of its id, or the latest offer waiting. */
+  #findTransfer(prefix: string | undefined, offersOnly: boolean): string | undefined {
+    const candidates = [...this.#transfers].filter(
+      ([id, record]) => !id.startsWith('hashing:') && (offersOnly ? record.pending : !record.ended),
+    );
+    if (prefix === undefined) {
+      const latest = candidates.at(-1)?.[0];
+      if (latest === undefined) this.#error('no-such-transfer', 'no file offer waits');
+      return latest;
+    }
+    const matches = candidates.filter(([id]) => id.startsWith(prefix.toLowerCase()));
+    if (matches.length !== 1) {
+      this.#error(
+        'no-such-transfer',
+        matches.length === 0
+          ? `no ${offersOnly ? 'file offer' : 'transfer'} ${prefix}; /transfers lists them`
+          : `${prefix} names more than one transfer; type more of its id`,
+      );
+      return undefined;
+    }
+    return matches[0]![0];
+  }
+
+  #fields(transfer: string, record: TransferRecord): TransferFields {
+    return {
+      transfer,
+      id: shortId(transfer),
+      direction: record.direction,
+      peer: record.peer,
+      name: record.name,
+    };
+  }
+
+  /** Turns the client's file events into output events; returns false for other events. */
+  #showTransfer(event: TcpClientEvent): boolean {
+    const output = this.#options.output;
+    const now = Date.now();
+    switch (event.type) {
+      case 'transfer-offered': {
+        const record: TransferRecord = {
+          direction: 'incoming',
+          peer: event.peer,
+          name: event.name,
+          size: event.size,
+          sha256: event.sha256,
+          md5: event.md5,
+          pending: true,
+          startedAt: now,
+          startBytes: 0,
+          firstStartedAt: undefined,
+          lastProgressAt: 0,
+          ended: false,
+        };
+        this.#transfers.set(event.transfer, record);
+        output({
+          event: 'transfer-offered',
+          ...this.#fields(event.transfer, record),
+          size: event.size,
+          sha256: event.sha256,
+          md5: event.md5,
+        });
+        const folder = this.#options.acceptFiles;
+        if (folder !== undefined && this.#client !== undefined) {
+          this.#acceptInto(this.#client, event.transfer, folder);
+        }
+        return true;
+      }
+      case 'transfer-accepted': {
+        const record = this.#transfers.get(event.transfer);
+        if (record === undefined) return true;
+        record.startedAt = now;
+        record.startBytes = event.offset;
+        record.firstStartedAt ??= now;
+        output({
+          event: 'transfer-accepted',
+          ...this.#fields(event.transfer, record),
+          offset: event.offset,
+        });
+        return true;
+      }
+      case 'transfer-progress': {
+        const record = this.#transfers.get(event.transfer);
+        if (record === undefined) return true;
+        if (record.direction === 'incoming' && record.firstStartedAt === undefined) {
+          record.firstStartedAt = now;
+          record.startedAt = now;
+        }
+        const last = event.bytes === event.size;
+        if (!last && now - record.lastProgressAt < PROGRESS_INTERVAL) return true;
+        record.lastProgressAt = now;
+        const seconds = Math.max(0.001, (now - record.startedAt) / 1000);
+        const rate = Math.max(0, event.bytes - record.startBytes) / seconds;
+        output({
+          event: 'transfer-progress',
+          ...this.#fields(event.transfer, record),
+          bytes: event.bytes,
+          size: event.size,
+          rate: Math.round(rate),
+          ...(rate > 0 ? { eta: Math.round((event.size - event.bytes) / rate) } : {}),
+        });
+        return true;
+      }
+      case 'transfer-interrupted': {
+        const record = this.#transfers.get(event.transfer);
+        if (record === undefined) return true;
+        output({ event: 'transfer-interrupted', ...this.#fields(event.transfer, record) });
+        return true;
+      }
+      case 'transfer-restarted':
+        return true;
+      case 'transfer-completed': {
+        const record = this.#transfers.get(event.transfer);
+        if (record === undefined) return true;
+        record.ended = true;
+        const seconds = (now - (record.firstStartedAt ?? record.startedAt)) / 1000;
+        output({
+          event: 'transfer-completed',
+          ...this.#fields(event.transfer, record),
+          size: record.size,
+          seconds: Math.round(seconds * 1000) / 1000,
+          rate: Math.round(record.size / Math.max(0.001, seconds)),
+          sha256: record.sha256,
+          md5: record.md5,
+          ...(event.path === undefined ? {} : { path: event.path }),
+        });
+        this.#oneShotDone(true);
+        this.#quitWhenIdle();
+        return true;
+      }
+      case 'transfer-failed': {
+        const record = this.#transfers.get(event.transfer);
+        if (record === undefined) return true;
+        record.ended = true;
+        record.pending = false;
+        output({
+          event: 'transfer-failed',
+          ...this.#fields(event.transfer, record),
+          code: event.code,
+          message: event.message,
+          remote: event.remote,
+        });
+        this.#oneShotDone(false);
+        this.#quitWhenIdle();
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** One-shot mode: the file went (or did not); leave. */
+  #oneShotDone(ok: boolean): void {
+    if (this.#options.sendFile === undefined) return;
+    if (!ok) {
+      this.#exitCode = ExitCode.failure;
+      this.#closeReason = 'transfer-failed';
+    }
+    this.quit();
+  }
+
   #noteSent(event: OutputEvent & { readonly event: 'sent' }): void {
     this.#options.output(event);
   }
@@ -452,7 +877,14 @@ export class ClientApp {
   }
 
   #onEvent(event: TcpClientEvent): void {
-    this.#show(event);
+    if (!this.#showTransfer(event)) this.#show(event);
+    const oneShot = this.#options.sendFile;
+    if (event.type === 'login-succeeded' && oneShot !== undefined && !this.#sendStarted) {
+      this.#sendStarted = true;
+      this.#waitForTransfers = true;
+      this.#quitRequested = true;
+      if (this.#client !== undefined) this.#send(this.#client, oneShot.to, oneShot.path);
+    }
     if (event.type === 'login-succeeded' || event.type === 'reconnected') {
       // Let the adapter finish its own bookkeeping of this event first.
       setImmediate(() => {
@@ -626,4 +1058,17 @@ export class ClientApp {
         return;
     }
   }
+}
+
+/** The first 8 hex digits of a transfer id: what people type. */
+function shortId(transfer: string): string {
+  return transfer.slice(0, 8);
+}
+
+/** `~` and `~/...` as the home folder, as a shell would. */
+function expandHome(path: string): string {
+  const home = process.env['HOME'];
+  if (home === undefined) return path;
+  if (path === '~') return home;
+  return path.startsWith('~/') ? home + path.slice(1) : path;
 }

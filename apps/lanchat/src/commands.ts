@@ -19,6 +19,16 @@ export type Command =
   | { readonly kind: 'end'; readonly nick: string | undefined }
   | { readonly kind: 'room'; readonly room: string }
   | { readonly kind: 'presence'; readonly presence: 'online' | 'away' | 'busy' }
+  | { readonly kind: 'send'; readonly nick: string; readonly path: string }
+  /** `/accept [ID] [DIR]`: `words` as typed, resolved by the app (an id prefix, a folder...). */
+  | {
+      readonly kind: 'accept';
+      readonly first: string | undefined;
+      readonly rest: string | undefined;
+    }
+  | { readonly kind: 'reject'; readonly transfer: string | undefined }
+  | { readonly kind: 'transfers' }
+  | { readonly kind: 'cancel'; readonly transfer: string }
   | { readonly kind: 'quit' }
   | { readonly kind: 'say'; readonly text: string }
   | { readonly kind: 'nothing' };
@@ -42,6 +52,11 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ['/decline NICK', "decline NICK's chat request"],
   ['/end [NICK]', 'end a private chat'],
   ['/away, /busy, /back', 'set your presence (away, busy, or back online)'],
+  ['/send NICK PATH', 'offer the file at PATH to NICK'],
+  ['/accept [ID] [DIR]', 'take a file offered to you (the latest), into DIR or your downloads'],
+  ['/reject [ID]', 'refuse a file offered to you (the latest)'],
+  ['/transfers', 'list file transfers'],
+  ['/cancel ID', 'stop a file transfer'],
   ['/quit or bye', 'say goodbye and leave'],
   ['TEXT', 'talk in the current room, or in the private chat you are in'],
 ];
@@ -51,7 +66,6 @@ const ALIASES: Readonly<Record<string, string>> = {
   '?': 'help',
   part: 'leave',
   who: 'users',
-  accept: 'chat',
   busy: 'away',
   back: 'away',
   exit: 'quit',
@@ -116,8 +130,28 @@ export function parseCommand(line: string): Command {
       return { kind: 'msg', nick: split[1]!, text: split[2]! };
     }
     case 'chat':
-    case 'accept':
       return { kind: 'chat', nick: one() };
+    case 'send': {
+      const split = /^(\S+)\s+(.+)$/s.exec(rest);
+      if (split === null) throw usage(name);
+      return { kind: 'send', nick: split[1]!, path: split[2]!.trim() };
+    }
+    case 'accept': {
+      // A folder may hold spaces: everything after the first word.
+      const split = /^(\S+)(?:\s+(.+))?$/s.exec(rest);
+      return {
+        kind: 'accept',
+        first: split?.[1],
+        rest: split?.[2]?.trim(),
+      };
+    }
+    case 'reject':
+      return { kind: 'reject', transfer: optional() };
+    case 'transfers':
+      if (words.length > 0) throw usage(name);
+      return { kind: 'transfers' };
+    case 'cancel':
+      return { kind: 'cancel', transfer: one() };
     case 'decline':
       return { kind: 'decline', nick: one() };
     case 'end':

@@ -9,6 +9,7 @@
 import { type Interface, createInterface } from 'node:readline';
 import pc from 'picocolors';
 import type { OutputEvent } from './client-app.js';
+import { ProgressBars, formatBytes, formatDuration } from './progress.js';
 
 /** Makes text from the network safe for a terminal: control characters shown, never obeyed. */
 export function sanitizeForTerminal(text: string): string {
@@ -180,6 +181,69 @@ export function formatEvent(event: OutputEvent, self: string | undefined): strin
         pc.bold('commands:'),
         ...event.commands.map(([syntax, help]) => `  ${pc.cyan(syntax.padEnd(22))} ${help}`),
       ];
+    case 'transfer-offered':
+      return [
+        notice(
+          pc.magenta(
+            `${sanitizeForTerminal(event.peer)} offers you ${pc.bold(text(event.name))} (${formatBytes(event.size)}), ` +
+              `id ${event.id}: /accept ${event.id} [FOLDER] to take it, /reject ${event.id} to refuse`,
+          ),
+        ),
+      ];
+    case 'transfer-sending':
+      return [
+        notice(
+          `offering ${pc.bold(text(event.name))} (${formatBytes(event.size)}) to ${nickColour(event.peer)}, ` +
+            `id ${event.id}; waiting for them to accept`,
+        ),
+      ];
+    case 'transfer-accepted':
+      return [
+        notice(
+          event.direction === 'incoming'
+            ? `receiving ${pc.bold(text(event.name))} from ${nickColour(event.peer)} into ${text(event.folder ?? '.')}`
+            : `${nickColour(event.peer)} accepted ${pc.bold(text(event.name))}` +
+                (event.offset > 0 ? `; resuming after ${formatBytes(event.offset)}` : ''),
+        ),
+      ];
+    case 'transfer-progress':
+      return [];
+    case 'transfer-interrupted':
+      return [
+        notice(
+          pc.yellow(
+            `the transfer of ${text(event.name)} with ${sanitizeForTerminal(event.peer)} is interrupted; ` +
+              'it resumes when both of you are back',
+          ),
+        ),
+      ];
+    case 'transfer-completed':
+      return [
+        notice(
+          pc.green(
+            (event.direction === 'incoming'
+              ? `received ${pc.bold(text(event.name))} from ${sanitizeForTerminal(event.peer)}, saved as ${text(event.path ?? '?')}`
+              : `sent ${pc.bold(text(event.name))} to ${sanitizeForTerminal(event.peer)}`) +
+              `: ${formatBytes(event.size)} in ${formatDuration(event.seconds)}, ${formatBytes(event.rate)}/s, SHA-256 ${event.sha256}`,
+          ),
+        ),
+      ];
+    case 'transfer-failed':
+      return [
+        `${clock()} ${pc.red('error')} the transfer of ${text(event.name)} with ${sanitizeForTerminal(event.peer)} failed: ` +
+          `${text(event.message)} (${event.code})`,
+      ];
+    case 'transfers':
+      return event.transfers.length === 0
+        ? [notice('no file transfers')]
+        : [
+            notice('file transfers:'),
+            ...event.transfers.map(
+              (entry) =>
+                `      ${entry.id} ${entry.direction === 'incoming' ? 'from' : 'to'} ${sanitizeForTerminal(entry.peer)}: ` +
+                `${text(entry.name)}, ${formatBytes(entry.bytes)} of ${formatBytes(entry.size)}, ${entry.state}`,
+            ),
+          ];
     case 'error':
       return [`${clock()} ${pc.red('error')} ${text(event.message)}`];
     case 'closed':
@@ -194,10 +258,12 @@ export class TerminalUi {
   readonly #readline: Interface;
   readonly #prompt: () => string;
   readonly #output: NodeJS.WriteStream;
+  readonly #bars = new ProgressBars();
 
   constructor(input: NodeJS.ReadStream, output: NodeJS.WriteStream, prompt: () => string) {
     this.#output = output;
-    this.#prompt = prompt;
+    // File transfers going show their progress bar in front of the prompt.
+    this.#prompt = () => `${pc.cyan(this.#bars.status())}${prompt()}`;
     this.#readline = createInterface({ input, output, terminal: true, historySize: 200 });
     this.#readline.setPrompt(prompt());
   }
@@ -224,6 +290,11 @@ export class TerminalUi {
     this.#readline.prompt(true);
   }
 
+  /** Takes a transfer event for the progress bars; redraws the prompt if they changed. */
+  progress(event: OutputEvent): void {
+    if (this.#bars.handle(event)) this.refreshPrompt();
+  }
+
   /** Draws the prompt again (after the current room changed). */
   refreshPrompt(): void {
     this.#readline.setPrompt(this.#prompt());
@@ -232,6 +303,7 @@ export class TerminalUi {
 
   /** Stops reading; removes readline's listeners. */
   close(): void {
+    this.#bars.stopAll();
     this.#readline.removeAllListeners();
     this.#readline.close();
   }

@@ -14,6 +14,7 @@ import {
   InvalidStateError,
   type LoginDetails,
   type Presence,
+  type TransferOffer,
   type TransferSetEvent,
   type TransferSummary,
   TransferSet,
@@ -289,6 +290,15 @@ export class ChatTcpClient {
   /** Every file transfer kept: going, waiting for an answer, or ended in the last minute. */
   get transfers(): TransferSummary[] {
     return this.#transfers.list();
+  }
+
+  /**
+   * The offer of a transfer kept: the file's name, size and digests.
+   *
+   * @throws `InvalidArgumentError` for an unknown transfer.
+   */
+  offerOf(transfer: string): TransferOffer {
+    return this.#transfers.offerOf(transfer);
   }
 
   /**

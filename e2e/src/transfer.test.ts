@@ -1,0 +1,212 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
+import { type Server, type Socket, connect, createServer } from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CLIENT_CLI,
+  JsonProcess,
+  startClient,
+  startServer,
+  temporaryDirectory,
+} from './processes.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function workspace(): Promise<string> {
+  const directory = await temporaryDirectory();
+  cleanups.push(directory.remove);
+  return directory.path;
+}
+
+function track(process: JsonProcess): JsonProcess {
+  cleanups.push(() => process.kill());
+  return process;
+}
+
+/** Writes `megabytes` MB of random bytes to `file`; resolves with their SHA-256. */
+async function randomFile(file: string, megabytes: number): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await open(file, 'w');
+  try {
+    for (let written = 0; written < megabytes; written++) {
+      const chunk = randomBytes(1_000_000);
+      hash.update(chunk);
+      await handle.write(chunk);
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** A TCP relay in front of the server whose connections the test can cut (a dropped link). */
+async function startProxy(target: number): Promise<{ port: number; cut: () => number }> {
+  const pairs = new Set<[Socket, Socket]>();
+  const server: Server = createServer((inbound) => {
+    const outbound = connect({ host: '127.0.0.1', port: target });
+    const pair: [Socket, Socket] = [inbound, outbound];
+    pairs.add(pair);
+    inbound.pipe(outbound);
+    outbound.pipe(inbound);
+    const close = (): void => {
+      pairs.delete(pair);
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('error', close).on('close', close);
+    outbound.on('error', close).on('close', close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const [inbound, outbound] of pairs) {
+          inbound.destroy();
+          outbound.destroy();
+        }
+        server.close(() => {
+          resolve();
+        });
+      }),
+  );
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no proxy address');
+  return {
+    port: address.port,
+    cut: () => {
+      const count = pairs.size;
+      for (const [inbound, outbound] of pairs) {
+        inbound.destroy();
+        outbound.destroy();
+      }
+      return count;
+    },
+  };
+}
+
+describe('file transfer end to end (real processes on loopback)', () => {
+  it('sends 200 MB from one client to another through the server, checked by SHA-256', async () => {
+    const directory = await workspace();
+    const source = path.join(directory, 'big.bin');
+    const digest = await randomFile(source, 200);
+    const inbox = path.join(directory, 'inbox');
+    const { server, port } = await startServer(path.join(directory, 'server'));
+    track(server);
+    const bob = track(
+      startClient(port, path.join(directory, 'bob'), ['--name', 'bob', '--accept-files', inbox]),
+    );
+    await bob.waitFor('connected');
+    const alice = track(startClient(port, path.join(directory, 'alice'), ['--name', 'alice']));
+    await alice.waitFor('connected');
+    alice.send(`/send bob ${source}`);
+    const offered = await bob.waitFor('transfer-offered', () => true, 60_000);
+    expect(offered).toMatchObject({
+      peer: 'alice',
+      name: 'big.bin',
+      size: 200_000_000,
+      sha256: digest,
+    });
+    const received = await bob.waitFor('transfer-completed', () => true, 120_000);
+    expect(received['path']).toBe(path.join(inbox, 'big.bin'));
+    expect(await sha256Of(received['path'] as string)).toBe(digest);
+    const sent = await alice.waitFor('transfer-completed', () => true, 30_000);
+    expect(sent).toMatchObject({
+      direction: 'outgoing',
+      peer: 'bob',
+      size: 200_000_000,
+      sha256: digest,
+    });
+    expect(bob.ofType('transfer-progress').length).toBeGreaterThan(0);
+    expect(await readdir(inbox)).toEqual(['big.bin']);
+  });
+
+  it("resumes when the receiver's connection is killed midway, and the file is whole", async () => {
+    const directory = await workspace();
+    const source = path.join(directory, 'movie.bin');
+    const digest = await randomFile(source, 200);
+    const inbox = path.join(directory, 'inbox');
+    const { server, port } = await startServer(path.join(directory, 'server'));
+    track(server);
+    const proxy = await startProxy(port);
+    const bob = track(
+      new JsonProcess(CLIENT_CLI, [
+        '--json',
+        'connect',
+        `127.0.0.1:${proxy.port}`,
+        '--config-dir',
+        path.join(directory, 'bob'),
+        '--name',
+        'bob',
+        '--accept-files',
+        inbox,
+      ]),
+    );
+    await bob.waitFor('connected');
+    const alice = track(startClient(port, path.join(directory, 'alice'), ['--name', 'alice']));
+    await alice.waitFor('connected');
+    alice.send(`/send bob ${source}`);
+    await bob.waitFor(
+      'transfer-progress',
+      (event) => (event['bytes'] as number) > 50_000_000,
+      120_000,
+    );
+    expect(proxy.cut()).toBe(1);
+    await bob.waitFor('reconnected', () => true, 30_000);
+    const received = await bob.waitFor('transfer-completed', () => true, 120_000);
+    expect(await sha256Of(received['path'] as string)).toBe(digest);
+    await alice.waitFor('transfer-completed', () => true, 30_000);
+    expect(alice.ofType('transfer-interrupted')).toHaveLength(1);
+    const accepted = alice.ofType('transfer-accepted');
+    expect(accepted).toHaveLength(2);
+    // The second pass starts where the receiver was: the bytes it had are not sent again.
+    expect(accepted[1]!['offset']).toBeGreaterThan(50_000_000);
+    expect(await readdir(inbox)).toEqual(['movie.bin']);
+  });
+
+  it('`lanchat send` sends one file and exits 0; a file nobody can take fails with exit 1', async () => {
+    const directory = await workspace();
+    const source = path.join(directory, 'notes.txt');
+    const digest = await randomFile(source, 1);
+    const inbox = path.join(directory, 'inbox');
+    const { server, port } = await startServer(path.join(directory, 'server'));
+    track(server);
+    const bob = track(
+      startClient(port, path.join(directory, 'bob'), ['--name', 'bob', '--accept-files', inbox]),
+    );
+    await bob.waitFor('connected');
+    const send = (to: string): JsonProcess =>
+      track(
+        new JsonProcess(CLIENT_CLI, [
+          '--json',
+          'send',
+          `127.0.0.1:${port}`,
+          to,
+          source,
+          '--config-dir',
+          path.join(directory, 'alice'),
+          '--name',
+          'alice',
+        ]),
+      );
+    const ok = send('bob');
+    expect(await ok.exited).toBe(0);
+    expect(ok.ofType('transfer-completed')).toMatchObject([{ sha256: digest, peer: 'bob' }]);
+    const received = await bob.waitFor('transfer-completed');
+    expect(await sha256Of(received['path'] as string)).toBe(digest);
+    const nobody = send('nobody');
+    expect(await nobody.exited).toBe(1);
+    expect(nobody.ofType('transfer-failed')).toMatchObject([{ code: 'no-such-user' }]);
+  });
+});
