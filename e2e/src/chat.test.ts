@@ -9,25 +9,14 @@ import {
   SERVER_CLI,
   startClient,
   startServer,
-  temporaryDirectory,
+  TestResources,
 } from './processes.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
+const resources = new TestResources();
+const track = (process: JsonProcess): JsonProcess => resources.track(process);
+const workspace = (): Promise<string> => resources.workspace();
 
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function workspace(): Promise<string> {
-  const directory = await temporaryDirectory();
-  cleanups.push(directory.remove);
-  return directory.path;
-}
-
-function track(process: JsonProcess): JsonProcess {
-  cleanups.push(() => process.kill());
-  return process;
-}
+afterEach(resources.cleanUp);
 
 async function serverIn(directory: string, extra: readonly string[] = [], port = 0) {
   const started = await startServer(path.join(directory, 'server'), extra, port);
@@ -275,7 +264,7 @@ describe('lanchat end to end (real processes on loopback)', () => {
     const alice = await client(port, directory, 'alice');
     const bob = await client(port, directory, 'bob');
     const stuck = await stuckClient(port);
-    cleanups.push(() => {
+    resources.add(() => {
       stuck.destroy();
       return Promise.resolve();
     });

@@ -118,6 +118,37 @@ export class JsonProcess {
   }
 }
 
+/**
+ * What the tests of one file leave behind, undone after each test: give {@link cleanUp} to
+ * `afterEach`. Processes are killed, temporary folders removed, in reverse order.
+ */
+export class TestResources {
+  readonly #cleanups: (() => unknown)[] = [];
+
+  /** Runs `cleanup` after the current test. */
+  add(cleanup: () => unknown): void {
+    this.#cleanups.push(cleanup);
+  }
+
+  /** A temporary folder for the current test. */
+  async workspace(): Promise<string> {
+    const directory = await temporaryDirectory();
+    this.add(directory.remove);
+    return directory.path;
+  }
+
+  /** Kills `process` after the current test, if it still runs. */
+  track(process: JsonProcess): JsonProcess {
+    this.add(() => process.kill());
+    return process;
+  }
+
+  /** Undoes everything added, newest first. */
+  cleanUp = async (): Promise<void> => {
+    for (const cleanup of this.#cleanups.splice(0).reverse()) await cleanup();
+  };
+}
+
 /** A temporary directory, removed by the returned cleanup. */
 export async function temporaryDirectory(): Promise<{ path: string; remove: () => Promise<void> }> {
   const directory = await mkdtemp(path.join(tmpdir(), 'lanchat-e2e-'));

@@ -4,30 +4,13 @@ import { open, readdir } from 'node:fs/promises';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CLIENT_CLI,
-  JsonProcess,
-  startClient,
-  startServer,
-  temporaryDirectory,
-} from './processes.js';
+import { CLIENT_CLI, JsonProcess, startClient, startServer, TestResources } from './processes.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
+const resources = new TestResources();
+const track = (process: JsonProcess): JsonProcess => resources.track(process);
+const workspace = (): Promise<string> => resources.workspace();
 
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function workspace(): Promise<string> {
-  const directory = await temporaryDirectory();
-  cleanups.push(directory.remove);
-  return directory.path;
-}
-
-function track(process: JsonProcess): JsonProcess {
-  cleanups.push(() => process.kill());
-  return process;
-}
+afterEach(resources.cleanUp);
 
 /** Writes `megabytes` MB of random bytes to `file`; resolves with their SHA-256. */
 async function randomFile(file: string, megabytes: number): Promise<string> {
@@ -69,7 +52,7 @@ async function startProxy(target: number): Promise<{ port: number; cut: () => nu
     outbound.on('error', close).on('close', close);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
+  resources.add(
     () =>
       new Promise<void>((resolve) => {
         for (const [inbound, outbound] of pairs) {
@@ -96,6 +79,20 @@ async function startProxy(target: number): Promise<{ port: number; cut: () => nu
   };
 }
 
+/** `lanchat --json connect` as `name` through `port`, taking every file offered into `inbox`. */
+async function receiver(
+  port: number,
+  directory: string,
+  name: string,
+  inbox: string,
+): Promise<JsonProcess> {
+  const process = track(
+    startClient(port, path.join(directory, name), ['--name', name, '--accept-files', inbox]),
+  );
+  await process.waitFor('connected');
+  return process;
+}
+
 describe('file transfer end to end (real processes on loopback)', () => {
   it('sends 200 MB from one client to another through the server, checked by SHA-256', async () => {
     const directory = await workspace();
@@ -104,10 +101,7 @@ describe('file transfer end to end (real processes on loopback)', () => {
     const inbox = path.join(directory, 'inbox');
     const { server, port } = await startServer(path.join(directory, 'server'));
     track(server);
-    const bob = track(
-      startClient(port, path.join(directory, 'bob'), ['--name', 'bob', '--accept-files', inbox]),
-    );
-    await bob.waitFor('connected');
+    const bob = await receiver(port, directory, 'bob', inbox);
     const alice = track(startClient(port, path.join(directory, 'alice'), ['--name', 'alice']));
     await alice.waitFor('connected');
     alice.send(`/send bob ${source}`);
@@ -140,20 +134,7 @@ describe('file transfer end to end (real processes on loopback)', () => {
     const { server, port } = await startServer(path.join(directory, 'server'));
     track(server);
     const proxy = await startProxy(port);
-    const bob = track(
-      new JsonProcess(CLIENT_CLI, [
-        '--json',
-        'connect',
-        `127.0.0.1:${proxy.port}`,
-        '--config-dir',
-        path.join(directory, 'bob'),
-        '--name',
-        'bob',
-        '--accept-files',
-        inbox,
-      ]),
-    );
-    await bob.waitFor('connected');
+    const bob = await receiver(proxy.port, directory, 'bob', inbox);
     const alice = track(startClient(port, path.join(directory, 'alice'), ['--name', 'alice']));
     await alice.waitFor('connected');
     alice.send(`/send bob ${source}`);
@@ -182,10 +163,7 @@ describe('file transfer end to end (real processes on loopback)', () => {
     const inbox = path.join(directory, 'inbox');
     const { server, port } = await startServer(path.join(directory, 'server'));
     track(server);
-    const bob = track(
-      startClient(port, path.join(directory, 'bob'), ['--name', 'bob', '--accept-files', inbox]),
-    );
-    await bob.waitFor('connected');
+    const bob = await receiver(port, directory, 'bob', inbox);
     const send = (to: string): JsonProcess =>
       track(
         new JsonProcess(CLIENT_CLI, [
