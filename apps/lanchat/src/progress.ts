@@ -52,7 +52,10 @@ class Bar {
       {
         stream: sink,
         noTTYOutput: true,
-        notTTYSchedule: 0,
+        // No timer of its own: each update draws the line (below), and a bar never keeps the
+        // process alive or redraws when nothing moved.
+        notTTYSchedule: 2_147_483_647,
+        synchronousUpdate: false,
         barsize: 14,
         hideCursor: false,
         format: `${label} {bar} {percentage}% {done} of {size} {rate} ETA {eta_text}`,
@@ -68,6 +71,7 @@ class Bar {
       rate: `${formatBytes(event.rate)}/s`,
       eta_text: event.eta === undefined ? '?' : formatDuration(event.eta),
     });
+    this.#bar.render();
   }
 
   stop(): void {
