@@ -202,6 +202,29 @@ describe('file transfer through the server', () => {
     expect(Buffer.from(alice.received(second)).equals(Buffer.from(two))).toBe(true);
   });
 
+  it('completes many transfers to one receiver at once, each with a thin share of the budget', () => {
+    const { network, alice, bob } = setUp();
+    const files = Array.from({ length: 12 }, (_, index) => content(300_000 + index, index));
+    const transfers = files.map((file) => alice.send('bob', file));
+    settle(network, [alice, bob]);
+    for (const [index, transfer] of transfers.entries()) {
+      expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(files[index]!))).toBe(true);
+    }
+    expect(alice.events.filter((event) => event.type === 'transfer-completed')).toHaveLength(12);
+  });
+
+  it('completes a transfer on a server whose budget for a receiver is under one chunk', () => {
+    const network = new ChatNetwork({ server: { maxBacklogBytes: 65_536 } });
+    network.login('alice');
+    network.login('bob');
+    const alice = new Peer(network, 'alice');
+    const bob = new Peer(network, 'bob');
+    const file = content(500_000);
+    const transfer = alice.send('bob', file);
+    settle(network, [alice, bob]);
+    expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+  });
+
   it('holds no more file data for a receiver than half its backlog, and chat goes on', () => {
     const { network, alice, bob } = setUp();
     bob.autoWrite = false;
