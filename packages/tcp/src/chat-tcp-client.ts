@@ -85,6 +85,19 @@ export interface ClientStoppedEvent {
   readonly reason: string;
 }
 
+/** A file being received: its temporary file and the writes in progress. */
+interface Target {
+  readonly file: TargetFile;
+  /** Settles once every write issued (and a truncation) has. */
+  writes: Promise<void>;
+  /** What new writes wait for: a truncation after a restart. */
+  barrier: Promise<void>;
+  /** Writes issued, in offset order, until reported. */
+  pending: { readonly end: number; done: boolean }[];
+  /** Counts restarts, so that writes of an earlier pass are not reported. */
+  pass: number;
+}
+
 /** The session's transfer events, which the client handles itself (see {@link FileEvent}). */
 type SessionTransferEvent = Extract<
   ClientEvent,
@@ -173,8 +186,8 @@ export class ChatTcpClient {
   });
   /** Files being sent, by transfer id. */
   readonly #sources = new Map<string, SourceFile>();
-  /** Files being received, by transfer id, with the chain of their writes. */
-  readonly #targets = new Map<string, { file: TargetFile; writes: Promise<void> }>();
+  /** Files being received, by transfer id. */
+  readonly #targets = new Map<string, Target>();
   #stoppedPromise: Promise<void>;
   #resolveStopped: () => void = () => undefined;
   readonly #onAbort = (): void => {
@@ -357,7 +370,13 @@ export class ChatTcpClient {
       this.#afterTransferCall();
       return { refused: prepared.code };
     }
-    this.#targets.set(transfer, { file: prepared, writes: Promise.resolve() });
+    this.#targets.set(transfer, {
+      file: prepared,
+      writes: Promise.resolve(),
+      barrier: Promise.resolve(),
+      pending: [],
+      pass: 0,
+    });
     try {
       this.#transfers.accept(transfer, Date.now());
     } catch (error) {
@@ -618,17 +637,30 @@ export class ChatTcpClient {
   #write(transfer: string, offset: number, bytes: Uint8Array): void {
     const target = this.#targets.get(transfer);
     if (target === undefined) return;
-    // Writes in order, one after another; each reports its end, which opens credit.
-    target.writes = target.writes.then(async () => {
-      if (this.#targets.get(transfer) !== target) return;
-      try {
-        await target.file.handle.write(bytes, 0, bytes.length, offset);
-        this.#transfers.written(transfer, offset + bytes.length, Date.now());
-      } catch (error) {
-        this.#transfers.saveFailed(transfer, (error as Error).message, Date.now());
-      }
-      this.#afterTransferCall();
-    });
+    // Writes go at their offsets at once, several at a time (a disk, or the page cache, takes
+    // them in parallel); their ends are reported in order, as the bytes before them are written,
+    // and each report opens credit for the sender.
+    const entry = { end: offset + bytes.length, done: false };
+    target.pending.push(entry);
+    const pass = target.pass;
+    const written = target.barrier
+      .then(() => target.file.handle.write(bytes, 0, bytes.length, offset))
+      .then(
+        () => {
+          if (this.#targets.get(transfer) !== target || target.pass !== pass) return;
+          entry.done = true;
+          let end: number | undefined;
+          while (target.pending[0]?.done === true) end = target.pending.shift()!.end;
+          if (end !== undefined) this.#transfers.written(transfer, end, Date.now());
+          this.#afterTransferCall();
+        },
+        (error: unknown) => {
+          if (this.#targets.get(transfer) !== target) return;
+          this.#transfers.saveFailed(transfer, (error as Error).message, Date.now());
+          this.#afterTransferCall();
+        },
+      );
+    target.writes = Promise.all([target.writes, written]).then(() => undefined);
   }
 
   #save(transfer: string): void {
@@ -657,9 +689,12 @@ export class ChatTcpClient {
   #restartTarget(transfer: string): void {
     const target = this.#targets.get(transfer);
     if (target === undefined) return;
-    target.writes = target.writes.then(async () => {
-      await target.file.handle.truncate(0);
-    });
+    // The first pass is worthless: its late writes are ignored, and the file is emptied before
+    // any write of the second pass starts.
+    target.pass++;
+    target.pending = [];
+    target.writes = target.writes.then(() => target.file.handle.truncate(0));
+    target.barrier = target.writes;
   }
 
   #closeSource(transfer: string): void {

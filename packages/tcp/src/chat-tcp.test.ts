@@ -182,7 +182,7 @@ describe('@lanchat/tcp on loopback', () => {
     await sender.events.waitFor('user-joined', (event) => event.nick === 'stuck');
     const text = 'x'.repeat(60_000);
     let sent = 0;
-    // Enough to fill the loopback socket buffers and then the 1 MiB backlog; bounded.
+    // Enough to fill the loopback socket buffers and then the 4 MiB backlog; bounded.
     const dropped = events.waitFor(
       'connection-ending',
       (event) => event.reason === 'too-slow',

@@ -351,7 +351,7 @@ export type ClientEvent =
  * ChatClient.transferCapacity} lets more data in. Chat lines queued meanwhile go out behind at
  * most this much file data.
  */
-export const TRANSFER_HIGH_WATER = 256 * 1024;
+export const TRANSFER_HIGH_WATER = 1024 * 1024;
 
 /** Most requests waiting for the server's answer. */
 export const MAX_PENDING_REQUESTS = 65_536;

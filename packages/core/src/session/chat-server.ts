@@ -53,11 +53,12 @@ export const DEFAULT_LOGIN_TIMEOUT = 30_000;
 /** Default time a connection may stay silent before the server ends it, in ms: 90 s. */
 export const DEFAULT_IDLE_TIMEOUT = 90_000;
 /**
- * Default bound on output waiting for one connection, in bytes: 1 MiB. A client that stops
+ * Default bound on output waiting for one connection, in bytes: 4 MiB. A client that stops
  * reading is disconnected (reason `too-slow`) when its backlog would pass it, so that it never
- * makes the server buffer without bound.
+ * makes the server buffer without bound. Half of it may be file data (the windows of the
+ * connection's incoming transfers); the rest is room for about 20,000 chat messages.
  */
-export const DEFAULT_MAX_BACKLOG_BYTES = 1_048_576;
+export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1_048_576;
 /** Default most rooms on a server: 1024. */
 export const DEFAULT_MAX_ROOMS = 1024;
 /** Default most rooms one user is in: 32. */

@@ -228,13 +228,13 @@ describe('file transfer through the server', () => {
   it('holds no more file data for a receiver than half its backlog, and chat goes on', () => {
     const { network, alice, bob } = setUp();
     bob.autoWrite = false;
-    const file = content(5_000_000);
+    const file = content(8_000_000);
     const transfer = alice.send('bob', file);
     settle(network, [alice, bob]);
     // Bob writes nothing: the data in flight stops at the server's clamp of his window.
     const held = bob.received(transfer).length;
     expect(held).toBeGreaterThan(0);
-    expect(held).toBeLessThanOrEqual(512 * 1024);
+    expect(held).toBeLessThanOrEqual(2 * 1024 * 1024);
     network.get('alice').client.say('lobby', 'still chatting?', network.now);
     settle(network, [alice, bob]);
     expect(network.eventsOf('bob', 'message-received').at(-1)).toMatchObject({
@@ -249,7 +249,7 @@ describe('file transfer through the server', () => {
   it('resumes after the receiver drops and comes back, without resending what it has', () => {
     const { network, alice, bob } = setUp();
     bob.autoWrite = false;
-    const file = content(3_000_000);
+    const file = content(10_000_000);
     const transfer = alice.send('bob', file);
     settle(network, [alice, bob]);
     bob.flushWrites();
@@ -276,7 +276,7 @@ describe('file transfer through the server', () => {
   it('resumes after the sender drops and comes back', () => {
     const { network, alice, bob } = setUp();
     bob.autoWrite = false;
-    const file = content(2_000_000);
+    const file = content(6_000_000);
     const transfer = alice.send('bob', file);
     settle(network, [alice, bob]);
     network.drop('alice');
@@ -296,7 +296,7 @@ describe('file transfer through the server', () => {
     for (const gone of ['alice', 'bob'] as const) {
       const { network, alice, bob } = setUp();
       bob.autoWrite = false;
-      const transfer = alice.send('bob', content(2_000_000));
+      const transfer = alice.send('bob', content(6_000_000));
       settle(network, [alice, bob]);
       network.drop(gone);
       settle(network, [alice, bob]);
