@@ -11,6 +11,7 @@ import { runFanout } from './fanout.mjs';
 import { runFrameDecode } from './frame-decode.mjs';
 import { runHandshake } from './handshake.mjs';
 import { runIdle } from './idle.mjs';
+import { runTransfer } from './transfer.mjs';
 
 /** @param {string} line */
 const print = (line) => {
@@ -24,6 +25,7 @@ const ALL = {
   channel: runChannel,
   fanout: runFanout,
   idle: runIdle,
+  transfer: runTransfer,
 };
 
 const requested = process.argv.slice(2);

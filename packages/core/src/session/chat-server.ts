@@ -59,6 +59,12 @@ export const DEFAULT_IDLE_TIMEOUT = 90_000;
  * connection's incoming transfers); the rest is room for about 20,000 chat messages.
  */
 export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1_048_576;
+
+/**
+ * Bytes a connection's channel may hold before file data waits outside it: 256 KiB. Chat queued
+ * for a connection goes straight into its channel, so it waits behind at most this much file data.
+ */
+export const DATA_HIGH_WATER = 256 * 1024;
 /** Default most rooms on a server: 1024. */
 export const DEFAULT_MAX_ROOMS = 1024;
 /** Default most rooms one user is in: 32. */
@@ -262,6 +268,13 @@ interface Connection {
   writable: boolean;
   /** Bytes to write outside the channel: a plain-text answer to a stranger. */
   raw: Uint8Array | undefined;
+  /**
+   * File data waiting to enter the channel, behind the chat: it goes in only while the channel
+   * holds less than {@link DATA_HIGH_WATER}, so that a chat line never waits behind a window of
+   * file data.
+   */
+  readonly data: FifoQueue<Uint8Array>;
+  dataBytes: number;
   user: User | undefined;
   pendingLogin: PendingLogin | undefined;
   byeReceived: boolean;
@@ -415,7 +428,7 @@ export class ChatServer {
           this.#send(user.connection, message);
         },
         sendBytes: (user, bytes) => {
-          this.#sendBytes(user.connection, bytes);
+          this.#sendData(user.connection, bytes);
         },
       },
       checkLimit(
@@ -515,6 +528,8 @@ export class ChatServer {
       lastReceived: now,
       writable: true,
       raw: undefined,
+      data: new FifoQueue<Uint8Array>(),
+      dataBytes: 0,
       user: undefined,
       pendingLogin: undefined,
       byeReceived: false,
@@ -773,7 +788,28 @@ export class ChatServer {
       return raw;
     }
     if (!connection.heard || connection.channel.error !== undefined) return undefined;
-    return connection.channel.pollTransmit();
+    const channel = connection.channel;
+    // File data enters the channel only as the chat ahead of it leaves.
+    while (connection.dataBytes > 0 && channel.bufferedOutgoingBytes < DATA_HIGH_WATER) {
+      const bytes = connection.data.shift()!;
+      connection.dataBytes -= bytes.length;
+      if (channel.state === 'open') channel.send(bytes);
+    }
+    return channel.pollTransmit();
+  }
+
+  /** Queues file data for a connection, behind its chat; past the backlog bound it is too slow. */
+  #sendData(connection: Connection, bytes: Uint8Array): void {
+    if (connection.phase === 'ending') return;
+    if (this.#overflowed.has(connection) || connection.channel.error !== undefined) return;
+    const waiting = connection.channel.bufferedOutgoingBytes + connection.dataBytes + bytes.length;
+    if (waiting > this.#maxBacklogBytes) {
+      this.#overflowed.add(connection);
+      return;
+    }
+    connection.data.push(bytes);
+    connection.dataBytes += bytes.length;
+    this.#dirty.add(connection);
   }
 
   /** Runs one step of a connection: a protocol error fails that connection only. */
@@ -864,6 +900,8 @@ export class ChatServer {
   #forget(connection: Connection): void {
     if (connection.phase === 'handshaking') this.#pending--;
     connection.phase = 'ending';
+    connection.data.clear();
+    connection.dataBytes = 0;
     this.#connections.delete(connection.id);
     this.#dirty.delete(connection);
     this.#overflowed.delete(connection);
@@ -889,6 +927,14 @@ export class ChatServer {
     // Once ending, the adapter has flushed and ended the socket: nothing more may be queued.
     if (connection.phase === 'ending') return;
     if (this.#overflowed.has(connection) || connection.channel.error !== undefined) return;
+    // File data waiting outside the channel counts against the same bound.
+    if (
+      connection.channel.bufferedOutgoingBytes + connection.dataBytes + bytes.length >
+      this.#maxBacklogBytes
+    ) {
+      this.#overflowed.add(connection);
+      return;
+    }
     try {
       connection.channel.send(bytes);
       this.#dirty.add(connection);

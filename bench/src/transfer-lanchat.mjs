@@ -1,0 +1,451 @@
+// @ts-check
+/**
+ * The lanchat processes of the transfer benchmark (`node transfer-lanchat.mjs ROLE [PORT]
+ * LIFETIME`), each in a process of its own so that every one has its own event loop and CPU
+ * figure, as on a real network:
+ *
+ * - `server`: `listenChat` of @lanchat/tcp with its defaults (a generated key, 127.0.0.1, port 0).
+ *   Says `{ type: 'listening', port }`, answers `{ type: 'cpu' }` with its CPU time and statistics.
+ * - `sender`: a `connectChat` client `sender`. On `{ type: 'send', path }` it calls
+ *   `sendFile('receiver', path)` (which hashes the file, then offers it), says `accepted` when the
+ *   receiver has accepted, and `sent` with its timings when the transfer has completed.
+ * - `receiver`: a `connectChat` client `receiver`. On `{ type: 'receive', directory }` it says
+ *   `expecting`, accepts the next offer into `directory` and says `received` once the file is
+ *   saved (lanchat has then checked its SHA-256), with its size on disk and the hash the sender
+ *   announced.
+ * - `chat`: two chat-only clients, `pinger` and `ponger`. On `ping-start` the pinger sends a
+ *   private message to the ponger every `intervalMs` (at most `maxCount`), the ponger sends each
+ *   straight back, and the pinger times the round trip; on `ping-stop` (or, with `untilDone`, once
+ *   all `maxCount` have come back) it says `ping-result` with every round trip. Both are in this
+ *   one process, apart from the sender and the receiver, so that the clock that times the round
+ *   trips is not held up by file reads, hashing or encryption of the transfer in the same event
+ *   loop: what is measured is how long the server, busy relaying the file, takes to pass a chat
+ *   line on, with the machine's two cores shared by every process.
+ *
+ * Times are taken with performance.now() in the process where they happen, CPU times with
+ * process.cpuUsage() (every thread of the process: the file reads and writes of libuv's pool
+ * count too).
+ *
+ * Every client is made with `reconnect: false`: a dropped connection fails the run instead of
+ * being hidden by a reconnection.
+ *
+ * @module
+ */
+
+import { stat } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
+import { nodeCryptoProvider } from '@lanchat/core';
+import { connectChat, listenChat } from '@lanchat/tcp';
+import { guardChild, isMainModule, tellParent } from './children.mjs';
+import { cpuMilliseconds, systemCpuMilliseconds } from './transfer-raw.mjs';
+
+const HOST = '127.0.0.1';
+
+/** Set when the parent says `stop`: the clients' ends are then expected, not failures. */
+let closing = false;
+
+/** @param {unknown} error */
+function fail(error) {
+  if (closing) return;
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`transfer child ${process.pid}: ${message}\n`);
+  tellParent({ type: 'error', message });
+  setTimeout(() => process.exit(1), 100).unref();
+}
+
+/**
+ * Connects a client and logs it in as `nick`; `handle` gets every event.
+ *
+ * @param {number} port
+ * @param {string} nick
+ * @param {(event: import('@lanchat/tcp').TcpClientEvent) => void} handle
+ * @returns {{ client: import('@lanchat/tcp').ChatTcpClient, online: Promise<void> }}
+ */
+function connectClient(port, nick, handle) {
+  /** @type {() => void} */
+  let resolveOnline = () => undefined;
+  /** @type {Promise<void>} */
+  const online = new Promise((resolve) => {
+    resolveOnline = resolve;
+  });
+  const client = connectChat({
+    host: HOST,
+    port,
+    login: { nick },
+    reconnect: false,
+    onEvent: (event) => {
+      switch (event.type) {
+        case 'login-succeeded':
+          resolveOnline();
+          break;
+        case 'login-failed':
+          fail(new Error(`${nick}: login failed: ${event.code} ${event.message}`));
+          break;
+        case 'connection-error':
+          fail(new Error(`${nick}: ${event.error.message}`));
+          break;
+        case 'client-stopped':
+          fail(new Error(`${nick}: the client stopped: ${event.reason}`));
+          break;
+        case 'transfer-failed':
+          fail(new Error(`${nick}: transfer failed: ${event.code} ${event.message}`));
+          break;
+        default:
+          break;
+      }
+      try {
+        handle(event);
+      } catch (error) {
+        fail(error);
+      }
+    },
+  });
+  return { client, online };
+}
+
+/**
+ * Handles the parent's messages with `handler`; `stop` ends the process after the clients' bye.
+ *
+ * @param {(message: { type: string, [key: string]: unknown }) => void | Promise<void>} handler
+ * @param {() => Promise<unknown>} close
+ */
+function onParentMessage(handler, close) {
+  process.on('message', (raw) => {
+    const message = /** @type {{ type: string, [key: string]: unknown }} */ (raw);
+    if (message.type === 'stop') {
+      closing = true;
+      setTimeout(() => process.exit(0), 2000).unref();
+      void close().finally(() => process.exit(0));
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(message))
+      .catch(fail);
+  });
+}
+
+async function runServer() {
+  let socketErrors = 0;
+  let slowDropped = 0;
+  const server = await listenChat({
+    staticKeyPair: nodeCryptoProvider.generateX25519KeyPair(),
+    host: HOST,
+    port: 0,
+    onEvent: (event) => {
+      if (event.type === 'socket-error') socketErrors++;
+      else if (event.type === 'connection-ending' && event.reason === 'too-slow') slowDropped++;
+    },
+  });
+  onParentMessage(
+    (message) => {
+      if (message.type !== 'cpu') return;
+      const statistics = server.statistics;
+      tellParent({
+        type: 'cpu',
+        milliseconds: cpuMilliseconds(),
+        systemMilliseconds: systemCpuMilliseconds(),
+        statistics: {
+          messagesRelayed: statistics.messagesRelayed,
+          slowConsumersDropped: statistics.slowConsumersDropped,
+          protocolErrors: statistics.protocolErrors,
+          socketErrors,
+          slowDropped,
+        },
+      });
+    },
+    () => server.close(),
+  );
+  tellParent({ type: 'listening', port: server.address().port });
+}
+
+/**
+ * @typedef {object} Sending one file on its way, in the sender's clock (performance.now, ms)
+ * @property {string | undefined} transfer its id, once sendFile has resolved
+ * @property {number} startedAt
+ * @property {number} cpuAtStart
+ * @property {number} hashedAt when sendFile resolved: the file was hashed and the offer queued
+ * @property {number} cpuAtHashed
+ * @property {number} acceptedAt
+ * @property {number} cpuAtAccepted
+ * @property {number} systemCpuAtAccepted
+ * @property {number} progressEvents
+ */
+
+/** @param {number} port */
+async function runSender(port) {
+  /** @type {Sending | undefined} */
+  let sending;
+  const { client, online } = connectClient(port, 'sender', (event) => {
+    if (sending === undefined || !('transfer' in event) || event.transfer !== sending.transfer) {
+      return;
+    }
+    switch (event.type) {
+      case 'transfer-accepted':
+        sending.acceptedAt = performance.now();
+        sending.cpuAtAccepted = cpuMilliseconds();
+        sending.systemCpuAtAccepted = systemCpuMilliseconds();
+        tellParent({ type: 'accepted', offset: event.offset });
+        break;
+      case 'transfer-progress':
+        sending.progressEvents++;
+        break;
+      case 'transfer-completed': {
+        const now = performance.now();
+        const cpu = cpuMilliseconds();
+        const done = sending;
+        sending = undefined;
+        tellParent({
+          type: 'sent',
+          hashMilliseconds: done.hashedAt - done.startedAt,
+          offerMilliseconds: done.acceptedAt - done.hashedAt,
+          transferMilliseconds: now - done.acceptedAt,
+          endToEndMilliseconds: now - done.startedAt,
+          hashCpuMilliseconds: done.cpuAtHashed - done.cpuAtStart,
+          transferCpuMilliseconds: cpu - done.cpuAtAccepted,
+          transferSystemCpuMilliseconds: systemCpuMilliseconds() - done.systemCpuAtAccepted,
+          progressEvents: done.progressEvents,
+        });
+        break;
+      }
+      default:
+        break;
+    }
+  });
+  await online;
+  onParentMessage(
+    async (message) => {
+      if (message.type !== 'send') return;
+      if (sending !== undefined) throw new Error('sender: a transfer is already going');
+      /** @type {Sending} */
+      const state = {
+        transfer: undefined,
+        startedAt: performance.now(),
+        cpuAtStart: cpuMilliseconds(),
+        hashedAt: NaN,
+        cpuAtHashed: NaN,
+        acceptedAt: NaN,
+        cpuAtAccepted: NaN,
+        systemCpuAtAccepted: NaN,
+        progressEvents: 0,
+      };
+      sending = state;
+      // The offer goes out on the client's next turn, so no event of this transfer can come
+      // before its id is known here.
+      state.transfer = await client.sendFile('receiver', String(message['path']));
+      state.hashedAt = performance.now();
+      state.cpuAtHashed = cpuMilliseconds();
+    },
+    () => client.bye(),
+  );
+  tellParent({ type: 'ready' });
+}
+
+/**
+ * @typedef {object} Receiving one file coming in, in the receiver's clock
+ * @property {string} directory
+ * @property {string | undefined} transfer
+ * @property {number} size
+ * @property {string} sha256 announced in the offer
+ * @property {number} offeredAt
+ * @property {number} cpuAtOffered
+ * @property {number} systemCpuAtOffered
+ * @property {number} lastWrittenAt when the last byte was written (before the hash check, the
+ *   fsync and the rename)
+ * @property {number} progressEvents
+ */
+
+/** @param {number} port */
+async function runReceiver(port) {
+  /** @type {Receiving | undefined} */
+  let receiving;
+  /** @param {Receiving} state */
+  const accept = async (state) => {
+    const transfer = /** @type {string} */ (state.transfer);
+    const result = await client.acceptFile(transfer, state.directory);
+    if ('refused' in result) throw new Error(`receiver: acceptFile refused: ${result.refused}`);
+  };
+  /**
+   * @param {Receiving} state
+   * @param {string} path
+   */
+  const report = async (state, path) => {
+    const completedAt = performance.now();
+    const cpu = cpuMilliseconds();
+    const systemCpu = systemCpuMilliseconds();
+    const bytesOnDisk = (await stat(path)).size;
+    tellParent({
+      type: 'received',
+      path,
+      size: state.size,
+      bytesOnDisk,
+      sha256: state.sha256,
+      milliseconds: completedAt - state.offeredAt,
+      tailMilliseconds: completedAt - state.lastWrittenAt,
+      cpuMilliseconds: cpu - state.cpuAtOffered,
+      systemCpuMilliseconds: systemCpu - state.systemCpuAtOffered,
+      progressEvents: state.progressEvents,
+    });
+  };
+  const { client, online } = connectClient(port, 'receiver', (event) => {
+    if (event.type === 'transfer-offered') {
+      if (receiving === undefined || receiving.transfer !== undefined) {
+        throw new Error(`receiver: an offer it did not expect, from ${event.peer}`);
+      }
+      receiving.transfer = event.transfer;
+      receiving.size = event.size;
+      receiving.sha256 = event.sha256;
+      receiving.offeredAt = performance.now();
+      receiving.cpuAtOffered = cpuMilliseconds();
+      receiving.systemCpuAtOffered = systemCpuMilliseconds();
+      accept(receiving).catch(fail);
+      return;
+    }
+    if (
+      receiving === undefined ||
+      !('transfer' in event) ||
+      event.transfer !== receiving.transfer
+    ) {
+      return;
+    }
+    if (event.type === 'transfer-progress') {
+      receiving.progressEvents++;
+      if (event.bytes === event.size) receiving.lastWrittenAt = performance.now();
+    } else if (event.type === 'transfer-completed') {
+      const done = receiving;
+      receiving = undefined;
+      if (event.path === undefined) throw new Error('receiver: completed without a path');
+      report(done, event.path).catch(fail);
+    }
+  });
+  await online;
+  onParentMessage(
+    (message) => {
+      if (message.type !== 'receive') return;
+      if (receiving !== undefined) throw new Error('receiver: a transfer is already expected');
+      receiving = {
+        directory: String(message['directory']),
+        transfer: undefined,
+        size: NaN,
+        sha256: '',
+        offeredAt: NaN,
+        cpuAtOffered: NaN,
+        systemCpuAtOffered: NaN,
+        lastWrittenAt: NaN,
+        progressEvents: 0,
+      };
+      tellParent({ type: 'expecting' });
+    },
+    () => client.bye(),
+  );
+  tellParent({ type: 'ready' });
+}
+
+/** @param {number} port */
+async function runChat(port) {
+  /** Send times of the pings still out, by number. */
+  const out = new Map();
+  /** @type {number[]} */
+  let roundTrips = [];
+  let sent = 0;
+  let maxCount = 0;
+  let untilDone = false;
+  let stopping = false;
+  let cpuAtStart = 0;
+  /** @type {NodeJS.Timeout | undefined} */
+  let ticker;
+  /** @type {NodeJS.Timeout | undefined} */
+  let grace;
+  let running = false;
+
+  const finish = () => {
+    if (!running) return;
+    running = false;
+    clearInterval(ticker);
+    clearTimeout(grace);
+    tellParent({
+      type: 'ping-result',
+      sent,
+      lost: out.size,
+      roundTrips,
+      cpuMilliseconds: cpuMilliseconds() - cpuAtStart,
+    });
+    out.clear();
+  };
+
+  const ponger = connectClient(port, 'ponger', (event) => {
+    if (event.type === 'private-message-received' && event.from === 'pinger') {
+      ponger.client.sendPrivate('pinger', event.text);
+    }
+  });
+  const pinger = connectClient(port, 'pinger', (event) => {
+    if (event.type !== 'private-message-received' || event.from !== 'ponger') return;
+    const now = performance.now();
+    const number = Number(event.text.slice('ping '.length));
+    const sentAt = out.get(number);
+    // A late answer to a ping of an earlier phase is dropped: its phase has been reported.
+    if (sentAt === undefined) return;
+    out.delete(number);
+    roundTrips.push(now - sentAt);
+    if ((stopping || (untilDone && sent >= maxCount)) && out.size === 0) finish();
+  });
+  await Promise.all([ponger.online, pinger.online]);
+
+  const ping = () => {
+    if (sent >= maxCount) {
+      clearInterval(ticker);
+      return;
+    }
+    out.set(sent, performance.now());
+    pinger.client.sendPrivate('ponger', `ping ${sent}`);
+    sent++;
+  };
+
+  onParentMessage(
+    (message) => {
+      if (message.type === 'ping-start') {
+        if (running) throw new Error('chat: pings are already running');
+        running = true;
+        stopping = false;
+        roundTrips = [];
+        out.clear();
+        sent = 0;
+        maxCount = Number(message['maxCount']);
+        untilDone = message['untilDone'] === true;
+        cpuAtStart = cpuMilliseconds();
+        ping();
+        ticker = setInterval(ping, Number(message['intervalMs']));
+      } else if (message.type === 'ping-stop') {
+        clearInterval(ticker);
+        stopping = true;
+        if (out.size === 0) finish();
+        // Pings still out get a little longer to come back, then count as lost.
+        else grace = setTimeout(finish, Number(message['graceMs']));
+      }
+    },
+    () => Promise.all([ponger.client.bye(), pinger.client.bye()]),
+  );
+  tellParent({ type: 'ready' });
+}
+
+if (isMainModule(import.meta.url)) {
+  const [role = '', ...rest] = process.argv.slice(2);
+  guardChild(Number(rest.at(-1)));
+  const port = Number(rest[0]);
+  switch (role) {
+    case 'server':
+      await runServer();
+      break;
+    case 'sender':
+      await runSender(port);
+      break;
+    case 'receiver':
+      await runReceiver(port);
+      break;
+    case 'chat':
+      await runChat(port);
+      break;
+    default:
+      throw new Error(`transfer-lanchat: unknown role ${role}`);
+  }
+}
