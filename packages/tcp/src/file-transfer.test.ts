@@ -90,6 +90,26 @@ describe('file transfer over TCP', () => {
     expect(bob.events.ofType('transfer-progress').length).toBeGreaterThan(0);
   });
 
+  it('refuses a file the disk has no room for (free space under the reserve)', async () => {
+    const { port } = await startServer();
+    const folder = await tempDir();
+    const source = join(folder, 'any.bin');
+    await writeFile(source, randomBytes(1_000));
+    const alice = await startClient(port, 'alice');
+    // A reserve larger than any disk: whatever is free is too little.
+    const bob = await startClient(port, 'bob', { reserveBytes: Number.MAX_SAFE_INTEGER });
+    const transfer = await alice.client.sendFile('bob', source);
+    await bob.events.waitFor('transfer-offered');
+    expect(await bob.client.acceptFile(transfer, join(folder, 'inbox'))).toEqual({
+      refused: 'no-space',
+    });
+    expect(await alice.events.waitFor('transfer-failed')).toMatchObject({
+      code: 'no-space',
+      remote: true,
+    });
+    expect(await readdir(join(folder, 'inbox'))).toEqual([]);
+  });
+
   it('refuses a file over the size limit, and one the other side declines', async () => {
     const { port } = await startServer();
     const folder = await tempDir();
