@@ -597,9 +597,15 @@ export class ClientApp {
     }
   }
 
-  /** Whether a transfer is going or waiting for an answer. */
+  /**
+   * Whether a transfer is going, or an offer of ours waits for its answer. An offer made to us
+   * and not answered does not count: with the input ended nobody can answer it (goodbye refuses
+   * it).
+   */
   #transfersGoing(): boolean {
-    for (const record of this.#transfers.values()) if (!record.ended) return true;
+    for (const record of this.#transfers.values()) {
+      if (!record.ended && !(record.direction === 'incoming' && record.pending)) return true;
+    }
     return false;
   }
 
