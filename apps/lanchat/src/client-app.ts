@@ -709,6 +709,8 @@ export class ClientApp {
         });
       },
       (error: unknown) => {
+        // Still waiting (unless it ended meanwhile): /accept may try another folder.
+        if (record !== undefined && !record.ended) record.pending = true;
         this.#error('accept-failed', `cannot take the file: ${(error as Error).message}`);
       },
     );

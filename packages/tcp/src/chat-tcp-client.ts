@@ -19,6 +19,7 @@ import {
   type TransferSummary,
   TransferSet,
   checkLimit,
+  checkNickname,
   nodeCryptoProvider,
 } from '@lanchat/core';
 import { DEFAULT_PORT } from './chat-tcp-server.js';
@@ -327,6 +328,8 @@ export class ChatTcpClient {
     options: { readonly name?: string } = {},
   ): Promise<string> {
     if (this.#stopped) throw new InvalidStateError('the client has stopped');
+    // A bad nickname is refused now, not when the offer goes out.
+    checkNickname(to);
     const source = await openSource(path, options.name);
     try {
       const transfer = this.#transfers.offer(

@@ -90,6 +90,13 @@ describe('file transfer over TCP', () => {
     expect(bob.events.ofType('transfer-progress').length).toBeGreaterThan(0);
   });
 
+  it('refuses to send to a nickname that cannot exist, before reading the file', async () => {
+    const { port } = await startServer();
+    const alice = await startClient(port, 'alice');
+    await expect(alice.client.sendFile('no body', '/nonexistent')).rejects.toThrow(/nickname/);
+    expect(alice.client.online).toBe(true);
+  });
+
   it('refuses a file the disk has no room for (free space under the reserve)', async () => {
     const { port } = await startServer();
     const folder = await tempDir();
