@@ -790,10 +790,17 @@ export class ChatServer {
     if (!connection.heard || connection.channel.error !== undefined) return undefined;
     const channel = connection.channel;
     // File data enters the channel only as the chat ahead of it leaves.
-    while (connection.dataBytes > 0 && channel.bufferedOutgoingBytes < DATA_HIGH_WATER) {
-      const bytes = connection.data.shift()!;
-      connection.dataBytes -= bytes.length;
-      if (channel.state === 'open') channel.send(bytes);
+    for (
+      let next = connection.data.peek();
+      next !== undefined &&
+      channel.bufferedOutgoingBytes < DATA_HIGH_WATER &&
+      // Never past the channel's own bound (a server with a small backlog bound).
+      channel.bufferedOutgoingBytes + next.length <= this.#maxBacklogBytes;
+      next = connection.data.peek()
+    ) {
+      connection.data.shift();
+      connection.dataBytes -= next.length;
+      if (channel.state === 'open') channel.send(next);
     }
     return channel.pollTransmit();
   }
