@@ -194,6 +194,9 @@ export interface TransferListEntry {
   readonly state: string;
 }
 
+/** Most transfers the app remembers; ended ones go first (the client keeps at most 64 going). */
+export const MAX_TRANSFER_RECORDS = 1_000;
+
 /** Shortest gap between two `transfer-progress` events of one transfer, in ms. */
 export const PROGRESS_INTERVAL = 250;
 
@@ -278,6 +281,8 @@ export class ClientApp {
   readonly #transfers = new Map<string, TransferRecord>();
   /** The one-shot send has been started. */
   #sendStarted = false;
+  /** Files of `/send` being hashed, not offered yet. */
+  #hashing = 0;
 
   constructor(options: ClientAppOptions) {
     this.#options = options;
@@ -597,12 +602,25 @@ export class ClientApp {
     }
   }
 
+  /** Records a transfer, forgetting the oldest ended ones past {@link MAX_TRANSFER_RECORDS}. */
+  #remember(transfer: string, record: TransferRecord): void {
+    this.#transfers.set(transfer, record);
+    if (this.#transfers.size <= MAX_TRANSFER_RECORDS) return;
+    for (const [id, old] of this.#transfers) {
+      if (old.ended) {
+        this.#transfers.delete(id);
+        return;
+      }
+    }
+  }
+
   /**
    * Whether a transfer is going, or an offer of ours waits for its answer. An offer made to us
    * and not answered does not count: with the input ended nobody can answer it (goodbye refuses
    * it).
    */
   #transfersGoing(): boolean {
+    if (this.#hashing > 0) return true;
     for (const record of this.#transfers.values()) {
       if (!record.ended && !(record.direction === 'incoming' && record.pending)) return true;
     }
@@ -613,24 +631,10 @@ export class ClientApp {
     const full = resolvePath(expandHome(path));
     // Hashing a large file takes a while; its events come when it is offered.
     const pending = client.sendFile(nick, full);
-    const placeholder = `hashing:${full}`;
-    this.#transfers.set(placeholder, {
-      direction: 'outgoing',
-      peer: nick,
-      name: full,
-      size: 0,
-      sha256: '',
-      md5: '',
-      pending: false,
-      startedAt: Date.now(),
-      startBytes: 0,
-      firstStartedAt: undefined,
-      lastProgressAt: 0,
-      ended: false,
-    });
+    this.#hashing++;
     pending.then(
       (transfer) => {
-        this.#transfers.delete(placeholder);
+        this.#hashing--;
         const summary = client.transfers.find((entry) => entry.transfer === transfer);
         const offer = summary === undefined ? undefined : client.offerOf(transfer);
         const record: TransferRecord = {
@@ -647,7 +651,7 @@ export class ClientApp {
           lastProgressAt: 0,
           ended: summary === undefined || summary.state === 'done' || summary.state === 'failed',
         };
-        this.#transfers.set(transfer, record);
+        this.#remember(transfer, record);
         this.#options.output({
           event: 'transfer-sending',
           ...this.#fields(transfer, record),
@@ -658,7 +662,7 @@ export class ClientApp {
         this.#quitWhenIdle();
       },
       (error: unknown) => {
-        this.#transfers.delete(placeholder);
+        this.#hashing--;
         this.#error('send-failed', `cannot send ${full}: ${(error as Error).message}`);
         if (this.#options.sendFile !== undefined) {
           this.#exitCode = ExitCode.failure;
@@ -718,8 +722,8 @@ export class ClientApp {
 
   /** The transfer a command names: a unique start of its id, or the latest offer waiting. */
   #findTransfer(prefix: string | undefined, offersOnly: boolean): string | undefined {
-    const candidates = [...this.#transfers].filter(
-      ([id, record]) => !id.startsWith('hashing:') && (offersOnly ? record.pending : !record.ended),
+    const candidates = [...this.#transfers].filter(([, record]) =>
+      offersOnly ? record.pending : !record.ended,
     );
     if (prefix === undefined) {
       const latest = candidates.at(-1)?.[0];
@@ -769,7 +773,7 @@ export class ClientApp {
           lastProgressAt: 0,
           ended: false,
         };
-        this.#transfers.set(event.transfer, record);
+        this.#remember(event.transfer, record);
         output({
           event: 'transfer-offered',
           ...this.#fields(event.transfer, record),

@@ -14,6 +14,7 @@ import { createSha256 } from '../src/integrity/sha256.js';
 import {
   type TransferMessage,
   type TransferOffer,
+  fromHex,
   toHex,
 } from '../src/transfer/transfer-messages.js';
 
@@ -37,10 +38,6 @@ export function encodeForTest(message: TransferMessage): Uint8Array {
       ? { ...message, sha256: toHex(message.sha256), md5: toHex(message.md5) }
       : message;
   return new TextEncoder().encode(JSON.stringify(json));
-}
-
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g) ?? [], (byte) => Number.parseInt(byte, 16));
 }
 
 export function decodeForTest(bytes: Uint8Array): TransferMessage {

@@ -8,7 +8,13 @@
 
 import { InvalidArgumentError } from '../errors/lanchat-error.js';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
-import { TRANSFER_ID_LENGTH, type TransferData, toHex } from '../transfer/transfer-messages.js';
+import {
+  TRANSFER_ID_LENGTH,
+  type TransferData,
+  fromHex,
+  isTransferId,
+  toHex,
+} from '../transfer/transfer-messages.js';
 import { readUint53, writeUint53 } from '../util/uint53.js';
 
 /** First byte of a session message that carries file data. */
@@ -24,7 +30,7 @@ export const TRANSFER_DATA_HEADER_LENGTH = 1 + TRANSFER_ID_LENGTH + 8;
  */
 export function encodeTransferData(message: TransferData): Uint8Array {
   const { transfer, offset, bytes } = message;
-  if (!/^[0-9a-f]{32}$/.test(transfer)) {
+  if (!isTransferId(transfer)) {
     throw new InvalidArgumentError('a transfer id is 32 lowercase hexadecimal digits');
   }
   if (!Number.isSafeInteger(offset) || offset < 0) {
@@ -32,9 +38,7 @@ export function encodeTransferData(message: TransferData): Uint8Array {
   }
   const output = new Uint8Array(TRANSFER_DATA_HEADER_LENGTH + bytes.length);
   output[0] = TRANSFER_DATA_KIND;
-  for (let index = 0; index < TRANSFER_ID_LENGTH; index++) {
-    output[1 + index] = Number.parseInt(transfer.slice(index * 2, index * 2 + 2), 16);
-  }
+  output.set(fromHex(transfer), 1);
   writeUint53(output, 1 + TRANSFER_ID_LENGTH, offset);
   output.set(bytes, TRANSFER_DATA_HEADER_LENGTH);
   return output;
