@@ -22,15 +22,17 @@ import {
   checkNickname,
   nodeCryptoProvider,
 } from '@lanchat/core';
-import { DEFAULT_PORT } from './chat-tcp-server.js';
+import { DEFAULT_PORT, WRITE_BATCH_BYTES } from './chat-tcp-server.js';
 import {
   type SourceFile,
   type TargetFile,
   discardTarget,
   finishTarget,
+  BlockReader,
+  WRITE_BLOCK_BYTES,
   openSource,
   prepareTarget,
-  readAt,
+  writeAt,
 } from './file-store.js';
 
 /** How the client reconnects after losing its connection. */
@@ -97,6 +99,8 @@ interface Target {
   pending: { readonly end: number; done: boolean }[];
   /** Counts restarts, so that writes of an earlier pass are not reported. */
   pass: number;
+  /** Received chunks that follow each other, gathered into one write at the end of the turn. */
+  batch: { offset: number; end: number; readonly chunks: Uint8Array[] } | undefined;
 }
 
 /** The session's transfer events, which the client handles itself (see {@link FileEvent}). */
@@ -186,7 +190,7 @@ export class ChatTcpClient {
     randomBytes: (length) => nodeCryptoProvider.randomBytes(length),
   });
   /** Files being sent, by transfer id. */
-  readonly #sources = new Map<string, SourceFile>();
+  readonly #sources = new Map<string, SourceFile & { readonly reader: BlockReader }>();
   /** Files being received, by transfer id. */
   readonly #targets = new Map<string, Target>();
   #stoppedPromise: Promise<void>;
@@ -337,7 +341,10 @@ export class ChatTcpClient {
         { name: source.name, size: source.size, sha256: source.sha256, md5: source.md5 },
         Date.now(),
       );
-      this.#sources.set(transfer, source);
+      this.#sources.set(transfer, {
+        ...source,
+        reader: new BlockReader(source.handle, source.size),
+      });
       this.#afterTransferCall();
       return transfer;
     } catch (error) {
@@ -379,6 +386,7 @@ export class ChatTcpClient {
       barrier: Promise.resolve(),
       pending: [],
       pass: 0,
+      batch: undefined,
     });
     try {
       this.#transfers.accept(transfer, Date.now());
@@ -504,10 +512,16 @@ export class ChatTcpClient {
     this.#pumpTransfers(session, Date.now());
     const socket = this.#socket;
     if (socket !== undefined && !socket.connecting && socket.writable) {
-      // Coalesced by the channel: one write per turn for what was queued in it.
-      for (let data = session.pollTransmit(); data !== undefined; data = session.pollTransmit()) {
-        if (!socket.write(data)) break;
+      // Corked, the frames of a turn leave in one writev. write() says false past 16 KiB
+      // whatever the kernel would take, so the batch is bounded by what waits in the socket; past
+      // it, the rest waits in the session for 'drain'.
+      socket.cork();
+      while (socket.writableLength < WRITE_BATCH_BYTES) {
+        const data = session.pollTransmit();
+        if (data === undefined) break;
+        socket.write(data);
       }
+      socket.uncork();
     }
     this.#armTimer(session);
   }
@@ -620,12 +634,13 @@ export class ChatTcpClient {
           break;
       }
     }
+    this.#writeBatches();
   }
 
   #read(transfer: string, offset: number, length: number): void {
     const source = this.#sources.get(transfer);
     if (source === undefined) return;
-    readAt(source.handle, offset, length).then(
+    source.reader.read(offset, length).then(
       (bytes) => {
         this.#transfers.supply(transfer, offset, bytes, Date.now());
         this.#afterTransferCall();
@@ -637,17 +652,46 @@ export class ChatTcpClient {
     );
   }
 
+  /**
+   * Takes received bytes: they join the turn's batch if they follow it, and the batch is written
+   * at the end of the turn ({@link #writeBatches}), or before if these do not follow it or it is
+   * full.
+   */
   #write(transfer: string, offset: number, bytes: Uint8Array): void {
     const target = this.#targets.get(transfer);
     if (target === undefined) return;
-    // Writes go at their offsets at once, several at a time (a disk, or the page cache, takes
-    // them in parallel); their ends are reported in order, as the bytes before them are written,
-    // and each report opens credit for the sender.
-    const entry = { end: offset + bytes.length, done: false };
+    const batch = target.batch;
+    if (
+      batch !== undefined &&
+      batch.end === offset &&
+      batch.end - batch.offset + bytes.length <= WRITE_BLOCK_BYTES
+    ) {
+      batch.chunks.push(bytes);
+      batch.end += bytes.length;
+      return;
+    }
+    if (batch !== undefined) this.#writeBatch(transfer, target);
+    target.batch = { offset, end: offset + bytes.length, chunks: [bytes] };
+  }
+
+  /** Writes every batch gathered this turn. */
+  #writeBatches(): void {
+    for (const [transfer, target] of this.#targets) {
+      if (target.batch !== undefined) this.#writeBatch(transfer, target);
+    }
+  }
+
+  #writeBatch(transfer: string, target: Target): void {
+    const batch = target.batch!;
+    target.batch = undefined;
+    // Batches go to the file at once, several at a time (a disk, or the page cache, takes them
+    // in parallel); their ends are reported in order, as the bytes before them are written, and
+    // each report opens credit for the sender.
+    const entry = { end: batch.end, done: false };
     target.pending.push(entry);
     const pass = target.pass;
     const written = target.barrier
-      .then(() => target.file.handle.write(bytes, 0, bytes.length, offset))
+      .then(() => writeAt(target.file.handle, batch.chunks, batch.offset))
       .then(
         () => {
           if (this.#targets.get(transfer) !== target || target.pass !== pass) return;
@@ -696,6 +740,7 @@ export class ChatTcpClient {
     // any write of the second pass starts.
     target.pass++;
     target.pending = [];
+    target.batch = undefined;
     target.writes = target.writes.then(() => target.file.handle.truncate(0));
     target.barrier = target.writes;
   }

@@ -70,7 +70,7 @@ export async function readAt(
   offset: number,
   length: number,
 ): Promise<Uint8Array> {
-  const buffer = Buffer.allocUnsafe(length);
+  const buffer = Buffer.allocUnsafeSlow(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
@@ -78,6 +78,95 @@ export async function readAt(
     done += bytesRead;
   }
   return new Uint8Array(buffer.buffer, buffer.byteOffset, done);
+}
+
+/**
+ * Bytes of a file to send read at a time: 1 MiB (16 chunks of 64,000 bytes). One read of the
+ * block serves every chunk in it, where a read per chunk costs a round trip through libuv's
+ * thread pool each.
+ */
+export const READ_BLOCK_BYTES = 16 * 64_000;
+
+/**
+ * Most bytes of a received file written at a time: 1 MiB. The chunks received in a turn of the
+ * event loop that follow each other go to the file in one vectored write, up to this size.
+ */
+export const WRITE_BLOCK_BYTES = 1024 * 1024;
+
+/** Blocks a {@link BlockReader} keeps at most: the one being handed out and those read ahead. */
+const MAX_BLOCKS = 3;
+
+/**
+ * Reads a file to send by blocks of {@link READ_BLOCK_BYTES} and hands out the chunks asked for
+ * as views of them, reading the next block ahead while the current one is handed out. It holds at
+ * most three blocks; a chunk that straddles two blocks (after a resumption at an odd offset) is
+ * read on its own.
+ */
+export class BlockReader {
+  readonly #handle: FileHandle;
+  readonly #size: number;
+  readonly #blockBytes: number;
+  /** Blocks read or being read, by index, oldest first. */
+  readonly #blocks = new Map<number, Promise<Uint8Array>>();
+
+  constructor(handle: FileHandle, size: number, blockBytes = READ_BLOCK_BYTES) {
+    this.#handle = handle;
+    this.#size = size;
+    this.#blockBytes = blockBytes;
+  }
+
+  /** `length` bytes at `offset` (fewer if the file shrank since it was opened). */
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const index = Math.floor(offset / this.#blockBytes);
+    const start = index * this.#blockBytes;
+    if (offset + length > start + this.#blockBytes) return readAt(this.#handle, offset, length);
+    const block = this.#block(index);
+    // Read ahead. A read ahead that fails is forgotten: the request for that block reads again.
+    if ((index + 1) * this.#blockBytes < this.#size) void this.#block(index + 1);
+    const bytes = await block;
+    const from = Math.min(offset - start, bytes.length);
+    return bytes.subarray(from, Math.min(from + length, bytes.length));
+  }
+
+  #block(index: number): Promise<Uint8Array> {
+    const known = this.#blocks.get(index);
+    if (known !== undefined) return known;
+    const start = index * this.#blockBytes;
+    const block = readAt(this.#handle, start, Math.min(this.#blockBytes, this.#size - start));
+    // A failed read is not kept: the caller hears of it, and a later call tries again.
+    block.catch(() => {
+      if (this.#blocks.get(index) === block) this.#blocks.delete(index);
+    });
+    this.#blocks.set(index, block);
+    for (const old of this.#blocks.keys()) {
+      if (this.#blocks.size <= MAX_BLOCKS) break;
+      this.#blocks.delete(old);
+    }
+    return block;
+  }
+}
+
+/**
+ * Writes `buffers`, one after the other, at `position` with as few calls as the system allows
+ * (one `pwritev` as a rule; a short write continues where it stopped).
+ */
+export async function writeAt(
+  handle: FileHandle,
+  buffers: readonly Uint8Array[],
+  position: number,
+): Promise<void> {
+  let parts = buffers.filter((buffer) => buffer.length > 0);
+  let at = position;
+  while (parts.length > 0) {
+    const { bytesWritten } = await handle.writev(parts, at);
+    if (bytesWritten === 0) throw new Error('the file system took none of the bytes written');
+    at += bytesWritten;
+    let skip = bytesWritten;
+    let index = 0;
+    while (index < parts.length && skip >= parts[index]!.length) skip -= parts[index++]!.length;
+    parts = parts.slice(index);
+    if (skip > 0) parts = [parts[0]!.subarray(skip), ...parts.slice(1)];
+  }
 }
 
 /** Where a received file is being written, and where it goes once verified. */

@@ -42,6 +42,7 @@ export {
   type LoginVerifier,
   type SocketErrorEvent,
   type TcpServerEvent,
+  WRITE_BATCH_BYTES,
   listenChat,
 } from './chat-tcp-server.js';
 export {

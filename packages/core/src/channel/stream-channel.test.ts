@@ -373,6 +373,31 @@ describe('StreamChannel batching', () => {
     expect(write.length).toBeGreaterThan(4 + 3 + 3 + 3 + 3 + 3 + 16);
   });
 
+  it('never splits a message that fits one transport message whole: it waits for the next one', () => {
+    const { client, server } = open();
+    const chunk = (fill: number): Uint8Array => new Uint8Array(64_000).fill(fill);
+    client.send(text.encode('a'));
+    for (let index = 0; index < 3; index++) client.send(chunk(index));
+    client.send(text.encode('b'));
+    const frames: Uint8Array[] = [];
+    for (let bytes = client.pollTransmit(); bytes !== undefined; bytes = client.pollTransmit()) {
+      frames.push(bytes);
+    }
+    // Each 64,000-byte message in a transport message of its own (with the small ones beside
+    // it), though 1,512 bytes of room were left each time.
+    expect(frames.map((frame) => frame.length)).toEqual([
+      4 + (3 + 1) + (3 + 64_000) + 16,
+      4 + (3 + 64_000) + 16,
+      4 + (3 + 64_000) + (3 + 1) + 16,
+    ]);
+    for (const frame of frames) server.receive(frame, 0);
+    const received = events(server).flatMap((event) =>
+      event.type === 'message-received' ? [event.payload] : [],
+    );
+    expect(received.map((payload) => payload.length)).toEqual([1, 64_000, 64_000, 64_000, 1]);
+    expect(received.slice(1, 4).map((payload) => payload[0])).toEqual([0, 1, 2]);
+  });
+
   it('carries a 200,000-byte message between small ones, sharing frames, with no frame over the limit', () => {
     const { client, server } = open();
     const big = new Uint8Array(200_000).map((_, index) => (index * 7) % 251);

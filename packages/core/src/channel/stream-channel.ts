@@ -402,7 +402,8 @@ export class StreamChannel {
   /**
    * Seals the oldest queued records into one transport message of at most `capacity` plaintext
    * bytes and queues its frame: whole messages while they fit, then a fragment of the next one if
-   * the room allows, then the close record if it is due and fits. The callers' capacity always
+   * the room allows and that message fits no transport message whole (one that fits waits for the
+   * next), then the close record if it is due and fits. The callers' capacity always
    * takes at least one record (the maximum, or room for everything queued).
    */
   #sealBatch(capacity: number): void {
@@ -424,7 +425,13 @@ export class StreamChannel {
         queue[head] = EMPTY;
         head++;
         offset = 0;
-      } else if (room > STREAM_RECORD_HEADER_LENGTH) {
+      } else if (
+        room > STREAM_RECORD_HEADER_LENGTH &&
+        (bodies.length === 0 || rest > MAX_STREAM_FRAGMENT_LENGTH)
+      ) {
+        // Split a message only if it comes first or fits no transport message whole: one that
+        // fits waits for the next transport message, and the receiver gets it in one piece
+        // rather than two to join (a copy of the whole message).
         body = message.subarray(offset, offset + room - STREAM_RECORD_HEADER_LENGTH);
         offset += body.length;
         fragment = true;
