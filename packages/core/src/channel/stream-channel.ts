@@ -15,6 +15,7 @@ import {
 import type { ProtocolVersion } from '../errors/frame-errors.js';
 import { InvalidStateError, LanchatError } from '../errors/lanchat-error.js';
 import { HandshakeTimeoutError } from '../errors/noise-errors.js';
+import { bytesToOverwrite } from '../util/bytes.js';
 import { STREAM_FRAME_HEADER_LENGTH } from '../frame/limits.js';
 import { PROTOCOL_VERSION, PreambleDecoder, encodePreamble } from '../frame/preamble.js';
 import { StreamFrameDecoder, encodeStreamFrame } from '../frame/stream-frame.js';
@@ -75,7 +76,7 @@ function plaintextRoom(room: number): number {
 
 /** Joins the fragments of a message. */
 function concatenate(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const output = new Uint8Array(length);
+  const output = bytesToOverwrite(length);
   let offset = 0;
   for (const part of parts) {
     output.set(part, offset);

@@ -9,6 +9,7 @@
  */
 
 import { InvalidArgumentError, InvalidStateError } from '../errors/lanchat-error.js';
+import { bytesToOverwrite } from '../util/bytes.js';
 import {
   IncomingFrameTooLargeError,
   OutgoingFrameTooLargeError,
@@ -306,7 +307,8 @@ export class StreamFrameDecoder {
   /** Allocates the buffer of a frame that continues past the current chunk and fills what it can. */
   #startPartial(length: number, offset: number): void {
     const chunk = this.#chunk;
-    const partial = new Uint8Array(length);
+    // Filled from the stream before it is handed out; dropped unread if the stream ends first.
+    const partial = bytesToOverwrite(length);
     partial.set(chunk.subarray(offset), 0);
     this.#partial = partial;
     this.#partialFilled = chunk.length - offset;

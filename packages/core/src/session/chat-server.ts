@@ -53,12 +53,13 @@ export const DEFAULT_LOGIN_TIMEOUT = 30_000;
 /** Default time a connection may stay silent before the server ends it, in ms: 90 s. */
 export const DEFAULT_IDLE_TIMEOUT = 90_000;
 /**
- * Default bound on output waiting for one connection, in bytes: 4 MiB. A client that stops
+ * Default bound on output waiting for one connection, in bytes: 8 MiB. A client that stops
  * reading is disconnected (reason `too-slow`) when its backlog would pass it, so that it never
  * makes the server buffer without bound. Half of it may be file data (the windows of the
- * connection's incoming transfers); the rest is room for about 20,000 chat messages.
+ * connection's incoming transfers, one default window); the rest is room for about 40,000 chat
+ * messages.
  */
-export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1_048_576;
+export const DEFAULT_MAX_BACKLOG_BYTES = 8 * 1_048_576;
 
 /**
  * Bytes a connection's channel may hold before file data waits outside it: 256 KiB. Chat queued

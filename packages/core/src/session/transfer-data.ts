@@ -15,6 +15,7 @@ import {
   isTransferId,
   toHex,
 } from '../transfer/transfer-messages.js';
+import { bytesToOverwrite } from '../util/bytes.js';
 import { readUint53, writeUint53 } from '../util/uint53.js';
 
 /** First byte of a session message that carries file data. */
@@ -36,7 +37,7 @@ export function encodeTransferData(message: TransferData): Uint8Array {
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new InvalidArgumentError('a file offset is an unsigned integer below 2^53');
   }
-  const output = new Uint8Array(TRANSFER_DATA_HEADER_LENGTH + bytes.length);
+  const output = bytesToOverwrite(TRANSFER_DATA_HEADER_LENGTH + bytes.length);
   output[0] = TRANSFER_DATA_KIND;
   output.set(fromHex(transfer), 1);
   writeUint53(output, 1 + TRANSFER_ID_LENGTH, offset);
