@@ -274,3 +274,6 @@ export * from './transfer/file-names.js';
 export * from './transfer/transfer-set.js';
 export { TRANSFER_DATA_HEADER_LENGTH, TRANSFER_DATA_KIND } from './session/transfer-data.js';
 export { DEFAULT_MAX_TRANSFERS_PER_USER } from './session/transfer-relay.js';
+export * from './discovery/discovery-messages.js';
+export * from './discovery/discovery-machines.js';
+export { MalformedDiscoveryMessageError } from './errors/discovery-errors.js';
