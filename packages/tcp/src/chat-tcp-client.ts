@@ -104,7 +104,7 @@ interface Target {
 }
 
 /** The session's transfer events, which the client handles itself (see {@link FileEvent}). */
-type SessionTransferEvent = Extract<
+export type SessionTransferEvent = Extract<
   ClientEvent,
   {
     type:

@@ -56,6 +56,7 @@ export {
   type ReconnectScheduledEvent,
   type ReconnectedEvent,
   type ServerKeyRejectedEvent,
+  type SessionTransferEvent,
   type TcpClientEvent,
   connectChat,
 } from './chat-tcp-client.js';

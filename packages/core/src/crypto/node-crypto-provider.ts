@@ -28,6 +28,7 @@ import {
   X25519_KEY_LENGTH,
   type X25519KeyPair,
 } from './crypto-provider.js';
+import { copyBytes } from '../util/bytes.js';
 
 // node:crypto has no raw X25519 key format; keys go in and out as JWK, whose `d` and `x` are the
 // raw key bytes in base64url. JWK rather than DER because OpenSSL 3's DER decoders and encoders
@@ -97,7 +98,7 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
     key: { kty: 'OKP', crv: 'X25519', x: toBase64Url(publicKey) },
     format: 'jwk',
   });
-  publicKeyObjects.set(publicKey, { bytes: publicKey.slice(), key });
+  publicKeyObjects.set(publicKey, { bytes: copyBytes(publicKey), key });
   return key;
 }
 

@@ -24,6 +24,7 @@ import {
   encodeDiscoveryQuery,
   encodeServerAnnouncement,
 } from './discovery-messages.js';
+import { copyBytes } from '../util/bytes.js';
 
 /** Default time between a server's beacons, in ms: 10 s (each one 10% early or late at random). */
 export const DEFAULT_BEACON_INTERVAL = 10_000;
@@ -138,7 +139,7 @@ export class DiscoveryAnnouncer {
     this.instance = hex(this.#crypto.randomBytes(DISCOVERY_ID_LENGTH));
     this.#announcement = {
       instance: this.instance,
-      publicKey: options.publicKey.slice(),
+      publicKey: copyBytes(options.publicKey),
       ports: { ...options.ports },
       name: options.name,
     };

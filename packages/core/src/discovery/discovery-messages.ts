@@ -14,6 +14,7 @@ import { X25519_KEY_LENGTH } from '../crypto/crypto-provider.js';
 import { MalformedDiscoveryMessageError } from '../errors/discovery-errors.js';
 import { InvalidArgumentError, LanchatError } from '../errors/lanchat-error.js';
 import { decodeDatagramFrame, encodeDatagramFrame } from '../frame/datagram-frame.js';
+import { copyBytes } from '../util/bytes.js';
 
 /** Datagram frame type of a discovery query. */
 export const DISCOVERY_QUERY_TYPE = 0x40;
@@ -217,7 +218,7 @@ export function decodeDiscoveryMessage(datagram: Uint8Array): DiscoveryMessage |
   }
   const instance = hex(body.subarray(at, at + DISCOVERY_ID_LENGTH));
   at += DISCOVERY_ID_LENGTH;
-  const publicKey = body.slice(at, at + X25519_KEY_LENGTH);
+  const publicKey = copyBytes(body.subarray(at, at + X25519_KEY_LENGTH));
   at += X25519_KEY_LENGTH;
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const tcp = view.getUint16(at);

@@ -15,6 +15,7 @@ import {
 import { TamperedError } from '../errors/integrity-errors.js';
 import { InvalidArgumentError, InvalidStateError } from '../errors/lanchat-error.js';
 import { NonceExhaustedError } from '../errors/noise-errors.js';
+import { copyBytes } from '../util/bytes.js';
 
 /** 2^64 - 1: the nonce Noise reserves for rekeying; no message may use it. */
 export const MAX_NONCE = 0xffff_ffff_ffff_ffffn;
@@ -60,7 +61,7 @@ export class CipherState {
       if (key.length !== AEAD_KEY_LENGTH) {
         throw new InvalidArgumentError(`a cipher key must be ${AEAD_KEY_LENGTH} bytes`);
       }
-      this.#key = key.slice();
+      this.#key = copyBytes(key);
       this.#aead = this.#crypto.aead(this.cipher, this.#key);
     }
     this.#nonce = 0n;

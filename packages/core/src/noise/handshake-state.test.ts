@@ -140,6 +140,52 @@ describe('HandshakeState', () => {
     );
   });
 
+  it('keeps copies of keys and messages it gets as node Buffers, which callers may reuse', () => {
+    // Buffer#slice() is a view, not a copy: a caller that refills its buffer must not change
+    // the keys a handshake kept (the peer's ephemeral and static keys, a known server key).
+    const responderStatic = crypto.generateX25519KeyPair();
+    const knownKey = Buffer.from(responderStatic.publicKey);
+    const initiator = new HandshakeState({
+      protocolName: 'Noise_IK_25519_ChaChaPoly_SHA256',
+      initiator: true,
+      staticKeyPair: crypto.generateX25519KeyPair(),
+      remoteStaticKey: knownKey,
+    });
+    const responder = new HandshakeState({
+      protocolName: 'Noise_IK_25519_ChaChaPoly_SHA256',
+      initiator: false,
+      staticKeyPair: responderStatic,
+    });
+    knownKey.fill(0);
+    const reused = Buffer.alloc(1024);
+    let [writer, reader] = [initiator, responder];
+    while (!writer.complete) {
+      const message = writer.writeMessage();
+      reused.set(message);
+      reader.readMessage(reused.subarray(0, message.length));
+      reused.fill(0xee);
+      [writer, reader] = [reader, writer];
+    }
+    const result = { initiator: initiator.split(), responder: responder.split() };
+    expect(result.initiator.handshakeHash).toEqual(result.responder.handshakeHash);
+    expect(result.initiator.remoteStaticKey).toEqual(responderStatic.publicKey);
+    const sealed = result.responder.send.encryptWithAd(EMPTY, Uint8Array.of(1, 2, 3));
+    expect(result.initiator.receive.decryptWithAd(EMPTY, sealed)).toEqual(Uint8Array.of(1, 2, 3));
+  });
+
+  it('does not mistake a reused public-key buffer for the key it held before', () => {
+    const ours = crypto.generateX25519KeyPair();
+    const [first, second] = [crypto.generateX25519KeyPair(), crypto.generateX25519KeyPair()];
+    const buffer = Buffer.from(first.publicKey);
+    expect(crypto.x25519(ours.privateKey, buffer)).toEqual(
+      crypto.x25519(first.privateKey, ours.publicKey),
+    );
+    buffer.set(second.publicKey);
+    expect(crypto.x25519(ours.privateKey, buffer)).toEqual(
+      crypto.x25519(second.privateKey, ours.publicKey),
+    );
+  });
+
   it('enforces turns and refuses split before the end', () => {
     const { initiator, responder } = xxPair();
     expect(() => responder.writeMessage()).toThrow(InvalidStateError);

@@ -22,6 +22,7 @@ import {
   type Token,
 } from './patterns.js';
 import { SymmetricState } from './symmetric-state.js';
+import { copyBytes } from '../util/bytes.js';
 
 /** lanchat's default protocol: mutual authentication with static keys sent encrypted. */
 export const DEFAULT_NOISE_PROTOCOL = 'Noise_XX_25519_ChaChaPoly_SHA256';
@@ -167,7 +168,7 @@ export class HandshakeState {
         );
       }
       checkKey('remoteStaticKey', options.remoteStaticKey);
-      this.#remoteStatic = options.remoteStaticKey.slice();
+      this.#remoteStatic = copyBytes(options.remoteStaticKey);
     }
     const pskTokens = pattern.messages.flat().filter((token) => token === 'psk').length;
     const preSharedKeys = options.preSharedKeys ?? [];
@@ -181,7 +182,7 @@ export class HandshakeState {
         throw new InvalidArgumentError(`a pre-shared key must be ${PRE_SHARED_KEY_LENGTH} bytes`);
       }
     }
-    this.#preSharedKeys = preSharedKeys.map((key) => key.slice());
+    this.#preSharedKeys = preSharedKeys.map(copyBytes);
 
     this.#symmetric = new SymmetricState(
       this.#crypto,
@@ -305,16 +306,16 @@ export class HandshakeState {
       for (const token of tokens) {
         switch (token) {
           case 'e': {
-            const remoteEphemeral = take(X25519_KEY_LENGTH).slice();
+            const remoteEphemeral = copyBytes(take(X25519_KEY_LENGTH));
             this.#remoteEphemeral = remoteEphemeral;
             this.#symmetric.mixHash(remoteEphemeral);
             if (this.protocol.pattern.psk) this.#symmetric.mixKey(remoteEphemeral);
             break;
           }
           case 's':
-            this.#remoteStatic = this.#symmetric
-              .decryptAndHash(take(X25519_KEY_LENGTH + this.#symmetric.overhead))
-              .slice();
+            this.#remoteStatic = copyBytes(
+              this.#symmetric.decryptAndHash(take(X25519_KEY_LENGTH + this.#symmetric.overhead)),
+            );
             break;
           default:
             this.#mixToken(token);

@@ -24,3 +24,11 @@ export function bytesToOverwrite(length: number): Uint8Array {
   const buffer = allocateUnsafe(length);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
 }
+
+/**
+ * A copy of `bytes` as a plain `Uint8Array`. Not `bytes.slice()`: on a node `Buffer` that is a
+ * view sharing its memory, so a caller reusing its buffer would change what was meant as a copy.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}

@@ -1,0 +1,30 @@
+/**
+ * The UDP adapter of lanchat, on node:dgram. For now it carries LAN discovery
+ * (docs/protocol.md, section 10): a server calls {@link announceServer} to be found, a client
+ * calls {@link discoverServers} to find the servers of its network.
+ *
+ * ```ts
+ * import { announceServer, discoverServers } from '@lanchat/udp';
+ *
+ * const announcer = await announceServer({ name: 'Lab 3', publicKey, ports: { tcp: 9999 } });
+ * const servers = await discoverServers({ timeout: 2000 });
+ * for (const server of servers) {
+ *   console.log(server.name, server.addresses[0], server.ports.tcp, server.fingerprint);
+ * }
+ * await announcer.close();
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export {
+  type AnnounceServerOptions,
+  DEFAULT_DISCOVERY_TIMEOUT,
+  type DiscoverServersOptions,
+  type DiscoveryInterface,
+  type DiscoveryNetworkOptions,
+  type ServerAnnouncer,
+  announceServer,
+  discoverServers,
+  discoveryInterfaces,
+} from './discovery.js';
