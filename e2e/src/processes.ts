@@ -169,6 +169,9 @@ export async function startServer(
     String(port),
     '--data-dir',
     dataDir,
+    // LAN discovery on a port of its own, unless the test says otherwise: tests never announce
+    // on the real discovery port.
+    ...(extra.some((argument) => argument.includes('discovery')) ? [] : ['--discovery-port', '0']),
     ...extra,
   ]);
   const listening = await server.waitFor('listening');

@@ -6,14 +6,17 @@
 
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import pc from 'picocolors';
-import { LanchatError, checkName, checkRoomName } from '@lanchat/core';
+import { DEFAULT_DISCOVERY_PORT, LanchatError, checkName, checkRoomName } from '@lanchat/core';
 import { DEFAULT_PORT, type TcpServerEvent, listenChat } from '@lanchat/tcp';
+import { type ServerAnnouncer, announceServer } from '@lanchat/udp';
 import { ACCOUNTS_FILE_NAME, AccountStore } from './accounts.js';
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
 import { loadOrCreateIdentity } from './identity.js';
+import { discoveryName } from './discovery-name.js';
 import { lanAddresses } from './lan-addresses.js';
 
 interface GlobalOptions {
@@ -29,6 +32,9 @@ interface ServeOptions extends GlobalOptions {
   readonly lobby?: string;
   readonly maxText?: number;
   readonly loginBackoff?: number;
+  /** False with --no-discovery. */
+  readonly discovery: boolean;
+  readonly discoveryPort: number;
 }
 
 function validated<T>(check: (value: string) => T): (value: string) => T {
@@ -236,6 +242,9 @@ async function serve(options: ServeOptions): Promise<number> {
       `  connect with: lanchat connect ${addresses[0] ?? `127.0.0.1:${port}`}`,
     ].join('\n'),
   );
+  const announcer = options.discovery
+    ? await startDiscovery(log, options, identity.keyPair.publicKey, port)
+    : undefined;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -245,12 +254,14 @@ async function serve(options: ServeOptions): Promise<number> {
       }
       stopping = true;
       log.write('stopping', { signal }, `${signal}: telling clients and shutting down...`);
-      void server.close('the server is shutting down').then(() => {
-        process.off('SIGINT', onInterrupt);
-        process.off('SIGTERM', onTerminate);
-        log.write('stopped', {}, 'stopped');
-        resolve(0);
-      });
+      void Promise.all([announcer?.close(), server.close('the server is shutting down')]).then(
+        () => {
+          process.off('SIGINT', onInterrupt);
+          process.off('SIGTERM', onTerminate);
+          log.write('stopped', {}, 'stopped');
+          resolve(0);
+        },
+      );
     };
     const onInterrupt = (): void => {
       stop('SIGINT');
@@ -261,6 +272,58 @@ async function serve(options: ServeOptions): Promise<number> {
     process.on('SIGINT', onInterrupt);
     process.on('SIGTERM', onTerminate);
   });
+}
+
+/**
+ * Announces the server on the LAN (docs/protocol.md, section 10). Discovery is a convenience: if
+ * its port cannot be had, the server says so and runs without it.
+ */
+async function startDiscovery(
+  log: EventLog,
+  options: ServeOptions,
+  publicKey: Uint8Array,
+  port: number,
+): Promise<ServerAnnouncer | undefined> {
+  const name = discoveryName(options.name);
+  // Announced where the server can be reached: everywhere when it listens on every address,
+  // else on the interface of its one IPv4 address (discovery is IPv4 only).
+  const wildcard = options.host === '::' || options.host === '0.0.0.0' || options.host === '';
+  if (!wildcard && isIP(options.host) !== 4) {
+    log.write(
+      'warning',
+      {
+        message: `LAN discovery is off: it is IPv4 only, and the server listens on ${options.host}`,
+      },
+      pc.yellow(`LAN discovery is off: it is IPv4 only, and the server listens on ${options.host}`),
+    );
+    return undefined;
+  }
+  try {
+    const announcer = await announceServer({
+      name,
+      publicKey,
+      ports: { tcp: port },
+      port: options.discoveryPort,
+      ...(wildcard ? {} : { interfaces: [options.host] }),
+      onError: (error) => {
+        log.write('discovery-error', { message: error.message }, undefined);
+      },
+    });
+    log.write(
+      'discovery',
+      { name, port: announcer.port },
+      `  announced on the LAN as ${pc.bold(name)} (UDP port ${announcer.port}; --no-discovery turns it off)`,
+    );
+    return announcer;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log.write(
+      'warning',
+      { message: `LAN discovery is off: ${message}` },
+      pc.yellow(`LAN discovery is off: ${message}`),
+    );
+    return undefined;
+  }
 }
 
 /** Reads a password: hidden from a terminal prompt, or the first line of stdin when piped. */
@@ -303,6 +366,12 @@ export function createProgram(): Command {
     .option('--accounts', 'require login with a username and password (see `users`)')
     .option('--name <name>', 'the server name shown to users')
     .option('--lobby <room>', 'the room everyone joins', validated(checkRoomName))
+    .option('--no-discovery', 'do not announce the server on the LAN (see `lanchat discover`)')
+    .addOption(
+      new Option('--discovery-port <port>', 'UDP port of LAN discovery')
+        .default(DEFAULT_DISCOVERY_PORT)
+        .argParser(validated(parsePortOption)),
+    )
     .option(
       '--max-text <bytes>',
       'the longest chat text relayed, in bytes of UTF-8 (default 4096, at most 65536)',

@@ -12,17 +12,20 @@ import { homedir, userInfo } from 'node:os';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import {
+  DEFAULT_DISCOVERY_PORT,
   InvalidArgumentError,
   LanchatError,
   checkName,
   checkNickname,
   checkRoomName,
 } from '@lanchat/core';
+import { discoverServers } from '@lanchat/udp';
 import { formatHostKey, parseServerAddress } from './address.js';
 import { ClientApp, ExitCode, type OutputEvent } from './client-app.js';
 import { ensureConfigDir, resolveConfigDir } from './config-dir.js';
 import { KNOWN_HOSTS_FILE_NAME, KnownHosts } from './known-hosts.js';
 import { promptHidden } from '@lanchat/app-support';
+import { type ReachableServer, formatServerList, hostKeyOf, reachableServers } from './discover.js';
 import { formatBytes } from './progress.js';
 import { TerminalUi, formatEvent } from './terminal-ui.js';
 
@@ -35,6 +38,31 @@ interface ConnectOptions {
   readonly reconnect: boolean;
   readonly acceptFiles?: string;
   readonly downloadDir?: string;
+  readonly discoveryPort?: number;
+}
+
+interface DiscoverOptions {
+  readonly timeout: number;
+  readonly discoveryPort: number;
+  readonly configDir?: string;
+}
+
+/** Parses a port number option (0 to 65535). */
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) {
+    throw new CommanderArgumentError('a port is a number from 0 to 65535');
+  }
+  return port;
+}
+
+/** Parses a duration in milliseconds (1 to 60000). */
+function parseTimeout(value: string): number {
+  const timeout = Number(value);
+  if (!/^\d+$/.test(value) || timeout < 1 || timeout > 60_000) {
+    throw new CommanderArgumentError('a timeout is a number of milliseconds from 1 to 60000');
+  }
+  return timeout;
 }
 
 /** Where `/accept` saves files by default: $XDG_DOWNLOAD_DIR, ~/Downloads, or here. */
@@ -65,17 +93,100 @@ function defaultNick(): string | undefined {
   }
 }
 
-function jsonLine(event: OutputEvent): string {
+/** One line of --json output: an event with the time it happened. */
+function jsonLine(event: OutputEvent | Readonly<Record<string, unknown>>): string {
   return `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`;
 }
 
+/**
+ * Looks for servers on the LAN and prints them: a numbered list, or in --json mode one
+ * `server-found` line per server and a `discovered` line at the end. Exit 0 if any answered.
+ */
+async function discoverCommand(options: DiscoverOptions, json: boolean): Promise<number> {
+  const configDir = await ensureConfigDir(resolveConfigDir(options.configDir));
+  const knownHosts = await KnownHosts.open(path.join(configDir, KNOWN_HOSTS_FILE_NAME));
+  const servers = reachableServers(
+    await discoverServers({ timeout: options.timeout, port: options.discoveryPort }),
+  );
+  if (json) {
+    for (const server of servers) {
+      process.stdout.write(
+        jsonLine({
+          event: 'server-found',
+          name: server.name,
+          host: server.host,
+          port: server.port,
+          addresses: [...server.addresses],
+          fingerprint: server.fingerprint,
+          key: knownHosts.check(hostKeyOf(server), server.publicKey).status,
+        }),
+      );
+    }
+    process.stdout.write(jsonLine({ event: 'discovered', count: servers.length }));
+  } else if (servers.length === 0) {
+    process.stdout.write(
+      `no lanchat server answered within ${options.timeout} ms (a server started with --no-discovery, or on another network, needs its address)\n`,
+    );
+  } else {
+    const lines = formatServerList(servers, (server) =>
+      knownHosts.check(hostKeyOf(server), server.publicKey),
+    );
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return servers.length > 0 ? ExitCode.ok : ExitCode.failure;
+}
+
+/**
+ * `lanchat connect` without an address: discovery finds the servers; one is taken, several are
+ * offered as a list to choose from (on a terminal), none is an error.
+ */
+async function chooseServer(options: ConnectOptions, interactive: boolean): Promise<string> {
+  const configDir = await ensureConfigDir(resolveConfigDir(options.configDir));
+  const knownHosts = await KnownHosts.open(path.join(configDir, KNOWN_HOSTS_FILE_NAME));
+  const servers = reachableServers(
+    await discoverServers({ port: options.discoveryPort ?? DEFAULT_DISCOVERY_PORT }),
+  );
+  if (servers.length === 0) {
+    throw new InvalidArgumentError(
+      'no lanchat server answered on the local network: give its address, `lanchat connect HOST[:PORT]`',
+    );
+  }
+  const list = formatServerList(servers, (server) =>
+    knownHosts.check(hostKeyOf(server), server.publicKey),
+  );
+  if (servers.length === 1) {
+    if (interactive) process.stdout.write(`found ${list[0]!.trim()}\n`);
+    return servers[0]!.target;
+  }
+  if (!interactive) {
+    throw new InvalidArgumentError(
+      `${servers.length} lanchat servers answered; name one: ${servers.map((server: ReachableServer) => server.target).join(', ')}`,
+    );
+  }
+  process.stdout.write(`${list.join('\n')}\n`);
+  const lines = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    for (;;) {
+      const answer = await new Promise<string>((resolve) => {
+        lines.question(`connect to which one (1-${servers.length})? `, resolve);
+      });
+      const index = Number(answer.trim()) - 1;
+      const chosen = servers[index];
+      if (Number.isInteger(index) && chosen !== undefined) return chosen.target;
+    }
+  } finally {
+    lines.close();
+  }
+}
+
 async function connectCommand(
-  address: string,
+  address: string | undefined,
   options: ConnectOptions,
   json: boolean,
   sendFile?: { readonly to: string; readonly path: string },
 ): Promise<number> {
-  const server = parseServerAddress(address);
+  const canAsk = !json && process.stdin.isTTY && process.stdout.isTTY;
+  const server = parseServerAddress(address ?? (await chooseServer(options, canAsk)));
   const configDir = await ensureConfigDir(resolveConfigDir(options.configDir));
   const knownHosts = await KnownHosts.open(path.join(configDir, KNOWN_HOSTS_FILE_NAME));
   const interactive =
@@ -204,8 +315,8 @@ export function createProgram(): Command {
     .command('connect')
     .description('connect to a lanchat server')
     .argument(
-      '<host[:port]>',
-      'the server, e.g. 192.168.1.10, lanchat.local:9999 or [fe80::1%eth0]:9999',
+      '[host[:port]]',
+      'the server, e.g. 192.168.1.10, lanchat.local:9999 or [fe80::1%eth0]:9999; without it, the servers LAN discovery finds are offered',
     )
     .option('--name <nick>', 'your nickname (default: your login name)', validated(checkNickname))
     .option(
@@ -232,7 +343,8 @@ export function createProgram(): Command {
       '--download-dir <dir>',
       'where /accept saves files (default: $XDG_DOWNLOAD_DIR, ~/Downloads, or here)',
     )
-    .action(async (address: string, options: ConnectOptions) => {
+    .option('--discovery-port <port>', 'UDP port of LAN discovery (default 9998)', parsePort)
+    .action(async (address: string | undefined, options: ConnectOptions) => {
       process.exitCode = await connectCommand(
         address,
         options,
@@ -259,6 +371,23 @@ export function createProgram(): Command {
         { ...options, reconnect: true },
         program.opts<{ json?: boolean }>().json === true,
         { to: nick, path: file },
+      );
+    });
+  program
+    .command('discover')
+    .description('list the lanchat servers of the local network (exit 1 if none answers)')
+    .option('--timeout <ms>', 'how long to wait for answers', parseTimeout, 2000)
+    .option(
+      '--discovery-port <port>',
+      'UDP port of LAN discovery',
+      parsePort,
+      DEFAULT_DISCOVERY_PORT,
+    )
+    .option('--config-dir <dir>', 'where known_hosts is kept (default: $XDG_CONFIG_HOME/lanchat)')
+    .action(async (options: DiscoverOptions) => {
+      process.exitCode = await discoverCommand(
+        options,
+        program.opts<{ json?: boolean }>().json === true,
       );
     });
   return program;

@@ -1,0 +1,46 @@
+import { stripVTControlCharacters } from 'node:util';
+import type { DiscoveredServer } from '@lanchat/core';
+import { describe, expect, it } from 'vitest';
+import { formatServerList, hostKeyOf, reachableServers } from './discover.js';
+
+const server = (name: string, ports: DiscoveredServer['ports'], addresses: string[]) => ({
+  instance: '0011223344556677',
+  name,
+  publicKey: new Uint8Array(32),
+  fingerprint: `SHA256:${name}`,
+  ports,
+  addresses,
+  lastHeard: 0,
+});
+
+describe('servers found by discovery', () => {
+  it('keeps those that offer TCP, at the first address each answered from', () => {
+    const reachable = reachableServers([
+      server('a', { tcp: 9999 }, ['192.168.1.20', '127.0.0.1']),
+      server('udp only', { udp: 9999 }, ['192.168.1.21']),
+      server('b', { tcp: 4000, udp: 4000 }, ['192.168.1.22']),
+    ]);
+    expect(reachable.map((entry) => [entry.name, entry.target])).toEqual([
+      ['a', '192.168.1.20:9999'],
+      ['b', '192.168.1.22:4000'],
+    ]);
+    expect(hostKeyOf(reachable[0]!)).toBe('192.168.1.20:9999');
+  });
+
+  it('lists them numbered, with the fingerprint and what known_hosts says', () => {
+    const reachable = reachableServers([
+      server('a', { tcp: 9999 }, ['192.168.1.20']),
+      server('b', { tcp: 9999 }, ['192.168.1.22']),
+    ]);
+    const lines = formatServerList(reachable, (entry) =>
+      entry.name === 'a'
+        ? { status: 'known' }
+        : { status: 'changed', pinnedFingerprint: 'SHA256:old', presentedFingerprint: 'SHA256:b' },
+    );
+    // Colours on or off (they are on under CI): the words are what counts.
+    expect(lines.map((line) => stripVTControlCharacters(line))).toEqual([
+      '  1. a  192.168.1.20:9999  SHA256:a  (key pinned)',
+      '  2. b  192.168.1.22:9999  SHA256:b  (KEY DIFFERS from the pinned one)',
+    ]);
+  });
+});

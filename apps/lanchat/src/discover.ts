@@ -1,0 +1,74 @@
+/**
+ * `lanchat discover` and `lanchat connect` without an address: the servers of the local network,
+ * found with LAN discovery (docs/protocol.md, section 10), listed with what known_hosts says of
+ * their keys.
+ *
+ * @module
+ */
+
+import type { DiscoveredServer } from '@lanchat/core';
+import pc from 'picocolors';
+import { formatHostKey } from './address.js';
+import type { KnownHostStatus } from './known-hosts.js';
+
+/** A discovered server that speaks TCP, as `lanchat connect` can reach it. */
+export interface ReachableServer {
+  readonly name: string;
+  /** `address:port` to connect to. */
+  readonly target: string;
+  readonly host: string;
+  readonly port: number;
+  readonly fingerprint: string;
+  readonly publicKey: Uint8Array;
+  /** Every address it answered from. */
+  readonly addresses: readonly string[];
+}
+
+/** The servers that offer TCP, with the first address each answered from. */
+export function reachableServers(servers: readonly DiscoveredServer[]): ReachableServer[] {
+  const reachable: ReachableServer[] = [];
+  for (const server of servers) {
+    const port = server.ports.tcp;
+    const host = server.addresses[0];
+    if (port === undefined || host === undefined) continue;
+    reachable.push({
+      name: server.name,
+      target: `${host}:${port}`,
+      host,
+      port,
+      fingerprint: server.fingerprint,
+      publicKey: server.publicKey,
+      addresses: server.addresses,
+    });
+  }
+  return reachable;
+}
+
+/** What known_hosts says of a server's key, as a word for the list. */
+export function keyNote(status: KnownHostStatus): string {
+  switch (status.status) {
+    case 'known':
+      return pc.green('key pinned');
+    case 'new':
+      return 'new key';
+    case 'changed':
+      return pc.red('KEY DIFFERS from the pinned one');
+  }
+}
+
+/** Lines of the list: a number, the name, where, the fingerprint and what known_hosts says. */
+export function formatServerList(
+  servers: readonly ReachableServer[],
+  status: (server: ReachableServer) => KnownHostStatus,
+): string[] {
+  return servers.map(
+    (server, index) =>
+      `${String(index + 1).padStart(3)}. ${pc.bold(server.name)}  ${pc.cyan(server.target)}  ` +
+      `${server.fingerprint}  (${keyNote(status(server))})`,
+  );
+}
+
+/** The known_hosts key of a server found by discovery. */
+export function hostKeyOf(server: ReachableServer): string {
+  return formatHostKey(server.host, server.port);
+}

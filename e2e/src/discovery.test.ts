@@ -1,0 +1,109 @@
+import { createSocket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLIENT_CLI, JsonProcess, TestResources, startServer } from './processes.js';
+
+const resources = new TestResources();
+const track = (process: JsonProcess): JsonProcess => resources.track(process);
+
+afterEach(resources.cleanUp);
+
+/** A UDP port nothing listens on (bound, read, released). */
+async function unusedUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const port = socket.address().port;
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
+
+describe('LAN discovery with the real apps', () => {
+  it('lanchat discover finds a server, and lanchat connect without an address reaches it', async () => {
+    const { server, port, fingerprint } = await startServer(await resources.workspace(), [
+      '--discovery-port',
+      '0',
+      '--name',
+      'Lab e2e',
+    ]);
+    track(server);
+    const announced = await server.waitFor('discovery');
+    const discoveryPort = String(announced['port']);
+    const configDir = await resources.workspace();
+
+    const discover = track(
+      new JsonProcess(CLIENT_CLI, [
+        '--json',
+        'discover',
+        '--discovery-port',
+        discoveryPort,
+        '--timeout',
+        '1500',
+        '--config-dir',
+        configDir,
+      ]),
+    );
+    const found = await discover.waitFor('server-found');
+    expect(found).toMatchObject({
+      name: 'Lab e2e',
+      host: '127.0.0.1',
+      port,
+      fingerprint,
+      key: 'new',
+    });
+    expect(await discover.exited).toBe(0);
+    expect(discover.ofType('discovered')).toMatchObject([{ count: 1 }]);
+
+    const client = track(
+      new JsonProcess(CLIENT_CLI, [
+        '--json',
+        'connect',
+        '--discovery-port',
+        discoveryPort,
+        '--config-dir',
+        configDir,
+        '--name',
+        'carol',
+      ]),
+    );
+    await client.waitFor('connected', (event) => event['nick'] === 'carol');
+    expect(client.ofType('server-key')).toMatchObject([{ fingerprint, status: 'new' }]);
+    client.send('/quit');
+    expect(await client.end()).toBe(0);
+  });
+
+  it('finds nothing when the server runs with --no-discovery, and says so with exit 1', async () => {
+    const discoveryPort = String(await unusedUdpPort());
+    const { server } = await startServer(await resources.workspace(), [
+      '--no-discovery',
+      '--discovery-port',
+      discoveryPort,
+    ]);
+    track(server);
+    const discover = track(
+      new JsonProcess(CLIENT_CLI, [
+        '--json',
+        'discover',
+        '--discovery-port',
+        discoveryPort,
+        '--timeout',
+        '1200',
+        '--config-dir',
+        await resources.workspace(),
+      ]),
+    );
+    expect(await discover.exited).toBe(1);
+    expect(discover.ofType('discovered')).toMatchObject([{ count: 0 }]);
+    expect(server.ofType('discovery')).toEqual([]);
+    const connect = track(
+      new JsonProcess(CLIENT_CLI, [
+        '--json',
+        'connect',
+        '--discovery-port',
+        discoveryPort,
+        '--config-dir',
+        await resources.workspace(),
+      ]),
+    );
+    expect(await connect.exited).toBe(2);
+    expect(connect.stderr.join('\n')).toMatch(/no lanchat server answered/);
+  });
+});
