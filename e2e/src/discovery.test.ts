@@ -1,4 +1,5 @@
 import { createSocket } from 'node:dgram';
+import { Bonjour, type Service } from 'bonjour-service';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLIENT_CLI, JsonProcess, TestResources, startServer } from './processes.js';
 
@@ -68,6 +69,41 @@ describe('LAN discovery with the real apps', () => {
     expect(client.ofType('server-key')).toMatchObject([{ fingerprint, status: 'new' }]);
     client.send('/quit');
     expect(await client.end()).toBe(0);
+  });
+
+  it('the server also advertises _lanchat._tcp over mDNS, for standard DNS-SD tools', async () => {
+    const mdnsPort = await unusedUdpPort();
+    const { server, port, fingerprint } = await startServer(await resources.workspace(), [
+      '--name',
+      'Lab mDNS',
+      '--mdns-port',
+      String(mdnsPort),
+    ]);
+    track(server);
+    await server.waitFor('discovery');
+    const browser = new Bonjour({
+      port: mdnsPort,
+      bind: '0.0.0.0',
+      interface: '127.0.0.1',
+    } as ConstructorParameters<typeof Bonjour>[0]);
+    resources.add(
+      () =>
+        new Promise<void>((resolve) => {
+          browser.destroy(() => {
+            resolve();
+          });
+        }),
+    );
+    const found = await new Promise<Service>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error('no _lanchat._tcp service within 10 s'));
+      }, 10_000);
+      browser.find({ type: 'lanchat' }, (service) => {
+        clearTimeout(timer);
+        resolve(service);
+      });
+    });
+    expect(found).toMatchObject({ name: 'Lab mDNS', port, txt: { v: '1', fp: fingerprint } });
   });
 
   it('finds nothing when the server runs with --no-discovery, and says so with exit 1', async () => {

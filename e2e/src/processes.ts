@@ -169,9 +169,10 @@ export async function startServer(
     String(port),
     '--data-dir',
     dataDir,
-    // LAN discovery on a port of its own, unless the test says otherwise: tests never announce
-    // on the real discovery port.
+    // LAN discovery on a port of its own and mDNS off, unless the test says otherwise: tests
+    // never announce on the real discovery or mDNS ports.
     ...(extra.some((argument) => argument.includes('discovery')) ? [] : ['--discovery-port', '0']),
+    ...(extra.includes('--mdns-port') ? [] : ['--mdns-port', '0']),
     ...extra,
   ]);
   const listening = await server.waitFor('listening');

@@ -12,7 +12,13 @@ import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 
 import pc from 'picocolors';
 import { DEFAULT_DISCOVERY_PORT, LanchatError, checkName, checkRoomName } from '@lanchat/core';
 import { DEFAULT_PORT, type TcpServerEvent, listenChat } from '@lanchat/tcp';
-import { type ServerAnnouncer, announceServer } from '@lanchat/udp';
+import {
+  DEFAULT_MDNS_PORT,
+  type MdnsAdvertisement,
+  type ServerAnnouncer,
+  advertiseMdns,
+  announceServer,
+} from '@lanchat/udp';
 import { ACCOUNTS_FILE_NAME, AccountStore } from './accounts.js';
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
 import { loadOrCreateIdentity } from './identity.js';
@@ -35,6 +41,7 @@ interface ServeOptions extends GlobalOptions {
   /** False with --no-discovery. */
   readonly discovery: boolean;
   readonly discoveryPort: number;
+  readonly mdnsPort: number;
 }
 
 function validated<T>(check: (value: string) => T): (value: string) => T {
@@ -245,6 +252,10 @@ async function serve(options: ServeOptions): Promise<number> {
   const announcer = options.discovery
     ? await startDiscovery(log, options, identity.keyPair.publicKey, port)
     : undefined;
+  const advertisement =
+    options.discovery && options.mdnsPort !== 0 && announcer !== undefined
+      ? startMdns(log, options, identity.fingerprint, port)
+      : undefined;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -254,14 +265,16 @@ async function serve(options: ServeOptions): Promise<number> {
       }
       stopping = true;
       log.write('stopping', { signal }, `${signal}: telling clients and shutting down...`);
-      void Promise.all([announcer?.close(), server.close('the server is shutting down')]).then(
-        () => {
-          process.off('SIGINT', onInterrupt);
-          process.off('SIGTERM', onTerminate);
-          log.write('stopped', {}, 'stopped');
-          resolve(0);
-        },
-      );
+      void Promise.all([
+        announcer?.close(),
+        advertisement?.close(),
+        server.close('the server is shutting down'),
+      ]).then(() => {
+        process.off('SIGINT', onInterrupt);
+        process.off('SIGTERM', onTerminate);
+        log.write('stopped', {}, 'stopped');
+        resolve(0);
+      });
     };
     const onInterrupt = (): void => {
       stop('SIGINT');
@@ -312,7 +325,7 @@ async function startDiscovery(
     log.write(
       'discovery',
       { name, port: announcer.port },
-      `  announced on the LAN as ${pc.bold(name)} (UDP port ${announcer.port}; --no-discovery turns it off)`,
+      `  announced on the LAN as ${pc.bold(name)} (UDP port ${announcer.port}${options.mdnsPort === 0 ? '' : ', and over mDNS as _lanchat._tcp'}; --no-discovery turns it off)`,
     );
     return announcer;
   } catch (error) {
@@ -324,6 +337,26 @@ async function startDiscovery(
     );
     return undefined;
   }
+}
+
+/** Advertises the server over mDNS / DNS-SD as `_lanchat._tcp`, for standard tools. */
+function startMdns(
+  log: EventLog,
+  options: ServeOptions,
+  fingerprint: string,
+  port: number,
+): MdnsAdvertisement {
+  const wildcard = options.host === '::' || options.host === '0.0.0.0' || options.host === '';
+  return advertiseMdns({
+    name: discoveryName(options.name),
+    port,
+    fingerprint,
+    mdnsPort: options.mdnsPort,
+    ...(wildcard ? {} : { interface: options.host }),
+    onError: (error) => {
+      log.write('discovery-error', { message: `mDNS: ${error.message}` }, undefined);
+    },
+  });
 }
 
 /** Reads a password: hidden from a terminal prompt, or the first line of stdin when piped. */
@@ -370,6 +403,11 @@ export function createProgram(): Command {
     .addOption(
       new Option('--discovery-port <port>', 'UDP port of LAN discovery')
         .default(DEFAULT_DISCOVERY_PORT)
+        .argParser(validated(parsePortOption)),
+    )
+    .addOption(
+      new Option('--mdns-port <port>', 'UDP port of mDNS / DNS-SD; 0 turns mDNS off')
+        .default(DEFAULT_MDNS_PORT)
         .argParser(validated(parsePortOption)),
     )
     .option(

@@ -28,3 +28,10 @@ export {
   discoverServers,
   discoveryInterfaces,
 } from './discovery.js';
+export {
+  type AdvertiseMdnsOptions,
+  DEFAULT_MDNS_PORT,
+  MDNS_SERVICE_TYPE,
+  type MdnsAdvertisement,
+  advertiseMdns,
+} from './mdns.js';
