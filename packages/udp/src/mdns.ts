@@ -51,7 +51,7 @@ export function advertiseMdns(options: AdvertiseMdnsOptions): MdnsAdvertisement 
     bind: '0.0.0.0',
     ...(options.interface === undefined ? {} : { interface: options.interface }),
   };
-  const bonjour = new Bonjour(network as ConstructorParameters<typeof Bonjour>[0], report);
+  const bonjour = new Bonjour(network, report);
   const service: Service = bonjour.publish({
     name: options.name,
     type: MDNS_SERVICE_TYPE,
