@@ -221,6 +221,7 @@ export {
   MAX_EPOCH_SKIP,
   MAX_HANDSHAKE_RETRANSMIT,
 } from './channel/datagram-channel.js';
+export * from './channel/handshake-cookies.js';
 export {
   DEFAULT_REPLAY_WINDOW_SIZE,
   MAX_REPLAY_WINDOW_SIZE,
