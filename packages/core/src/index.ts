@@ -222,6 +222,7 @@ export {
   MAX_HANDSHAKE_RETRANSMIT,
 } from './channel/datagram-channel.js';
 export * from './channel/handshake-cookies.js';
+export * from './channel/reliable-messages.js';
 export {
   DEFAULT_REPLAY_WINDOW_SIZE,
   MAX_REPLAY_WINDOW_SIZE,

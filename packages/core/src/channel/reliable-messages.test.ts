@@ -1,0 +1,191 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  BufferFullError,
+  IncomingMessageTooLargeError,
+  MalformedTransportMessageError,
+  OutgoingMessageTooLargeError,
+} from '../errors/channel-errors.js';
+import { InvalidArgumentError } from '../errors/lanchat-error.js';
+import { TestingPair } from '../testing/testing-pair.js';
+import {
+  DATA_SEGMENT_HEADER_LENGTH,
+  ReliableMessages,
+  SEGMENT_ACK,
+  SEGMENT_DATA,
+} from './reliable-messages.js';
+
+const SEGMENT = 1167;
+
+function machine(options: Partial<ConstructorParameters<typeof ReliableMessages>[0]> = {}) {
+  return new ReliableMessages({ now: 0, maxSegmentLength: SEGMENT, ...options });
+}
+
+function drain(side: ReliableMessages, into: Uint8Array[]): void {
+  for (let message = side.nextMessage(); message !== undefined; message = side.nextMessage()) {
+    into.push(message);
+  }
+}
+
+function sameMessages(received: Uint8Array[], sent: Uint8Array[]): boolean {
+  return (
+    received.length === sent.length &&
+    received.every((message, index) => Buffer.from(message).equals(sent[index]!))
+  );
+}
+
+/** Drives the pair until both sides have every message and nothing is unacknowledged. */
+function exchange(
+  pair: TestingPair<ReliableMessages, ReliableMessages>,
+  toB: Uint8Array[],
+  toA: Uint8Array[],
+): { atA: Uint8Array[]; atB: Uint8Array[] } {
+  const atA: Uint8Array[] = [];
+  const atB: Uint8Array[] = [];
+  for (const message of toB) pair.a.send(message);
+  for (const message of toA) pair.b.send(message);
+  pair.runUntil(
+    () => {
+      drain(pair.a, atA);
+      drain(pair.b, atB);
+      return atB.length === toB.length && atA.length === toA.length && pair.a.idle && pair.b.idle;
+    },
+    { maxTime: 600_000, maxSteps: 2_000_000 },
+  );
+  return { atA, atB };
+}
+
+const messages = fc.array(
+  fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 1100, maxLength: 4000 })),
+  { maxLength: 30 },
+);
+
+describe('ReliableMessages', () => {
+  it('property: under any loss, duplication and reordering, every message arrives once, whole, in order, both ways', () => {
+    fc.assert(
+      fc.property(
+        messages,
+        messages,
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.double({ min: 0, max: 0.3, noNaN: true }),
+        fc.double({ min: 0, max: 0.2, noNaN: true }),
+        fc.double({ min: 0, max: 0.3, noNaN: true }),
+        fc.integer({ min: 1, max: 64 }),
+        (toB, toA, seed, loss, duplication, reordering, window) => {
+          const pair = new TestingPair(machine({ window }), machine({ window }), {
+            mode: 'datagram',
+            seed,
+            latency: { min: 1, max: 20 },
+            loss,
+            duplication,
+            reordering,
+          });
+          const { atA, atB } = exchange(pair, toB, toA);
+          expect(sameMessages(atB, toB)).toBe(true);
+          expect(sameMessages(atA, toA)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps at most a window of segments unacknowledged', () => {
+    const sender = machine({ window: 4 });
+    sender.send(new Uint8Array(10 * 1000));
+    const sent: Uint8Array[] = [];
+    for (let segment = sender.pollTransmit(0); segment !== undefined;) {
+      sent.push(segment);
+      segment = sender.pollTransmit(0);
+    }
+    expect(sent.length).toBe(4);
+    expect(sent.every((segment) => segment[0] === SEGMENT_DATA)).toBe(true);
+  });
+
+  it('resends a lost segment when its timer expires, backing off, and at once after three later acks', () => {
+    const sender = machine();
+    const receiver = machine();
+    for (let index = 0; index < 5; index++) sender.send(Uint8Array.of(index));
+    const segments: Uint8Array[] = [];
+    for (let segment = sender.pollTransmit(0); segment !== undefined;) {
+      segments.push(segment);
+      segment = sender.pollTransmit(0);
+    }
+    expect(segments.length).toBe(5);
+    // The first is lost; the next three arrive, each answered with an ack that skips it.
+    for (const segment of segments.slice(1, 4)) {
+      receiver.receive(segment, 10);
+      sender.receive(receiver.pollTransmit(10)!, 20);
+    }
+    expect(sender.pollTransmit(20)).toBe(segments[0]);
+    expect(sender.statistics.resent).toBe(1);
+    // Lost again: the timer resends it, later each time.
+    const first = sender.pollTimeout()!;
+    sender.handleTimeout(first);
+    expect(sender.pollTransmit(first)).toBe(segments[0]);
+    const second = sender.pollTimeout()!;
+    expect(second - first).toBeGreaterThan(0);
+    receiver.receive(segments[0]!, second);
+    receiver.receive(segments[4]!, second);
+    const received: Uint8Array[] = [];
+    drain(receiver, received);
+    expect(received.map((message) => message[0])).toEqual([0, 1, 2, 3, 4]);
+    sender.receive(receiver.pollTransmit(second)!, second + 1);
+    expect(sender.idle).toBe(true);
+    expect(sender.pollTimeout()).toBeUndefined();
+  });
+
+  it('answers duplicates with an ack and delivers them once', () => {
+    const sender = machine();
+    const receiver = machine();
+    sender.send(Uint8Array.of(7));
+    const segment = sender.pollTransmit(0)!;
+    receiver.receive(segment, 1);
+    receiver.receive(segment, 2);
+    expect(receiver.statistics.duplicates).toBe(1);
+    expect(receiver.pollTransmit(2)?.[0]).toBe(SEGMENT_ACK);
+    expect(receiver.nextMessage()).toEqual(Uint8Array.of(7));
+    expect(receiver.nextMessage()).toBeUndefined();
+  });
+
+  it('refuses malformed segments as protocol errors', () => {
+    const receiver = machine();
+    const data = (sequence: number, flags: number): Uint8Array => {
+      const segment = new Uint8Array(DATA_SEGMENT_HEADER_LENGTH + 1);
+      segment[0] = SEGMENT_DATA;
+      new DataView(segment.buffer).setUint32(1, sequence);
+      segment[5] = flags;
+      return segment;
+    };
+    for (const bad of [
+      new Uint8Array(0),
+      Uint8Array.of(0x42),
+      Uint8Array.of(SEGMENT_DATA, 0, 0),
+      data(0, 0x80),
+      Uint8Array.of(SEGMENT_ACK, 0, 0, 0, 1, 0),
+      Uint8Array.of(SEGMENT_ACK, 0, 0, 0, 0, 1),
+    ]) {
+      expect(() => receiver.receive(bad, 0)).toThrow(MalformedTransportMessageError);
+    }
+    // Beyond the window: dropped, not an error.
+    receiver.receive(data(10_000, 1), 0);
+    expect(receiver.statistics.beyondWindow).toBe(1);
+  });
+
+  it('bounds messages and buffers', () => {
+    const small = machine({ maxMessageLength: 1000, maxBufferedBytes: 1500 });
+    expect(() => small.send(new Uint8Array(1001))).toThrow(OutgoingMessageTooLargeError);
+    small.send(new Uint8Array(1000));
+    expect(() => small.send(new Uint8Array(600))).toThrow(BufferFullError);
+    const big = machine();
+    const receiver = machine({ maxMessageLength: 2000 });
+    big.send(new Uint8Array(5000));
+    expect(() => {
+      for (let segment = big.pollTransmit(0); segment !== undefined;) {
+        receiver.receive(segment, 0);
+        segment = big.pollTransmit(0);
+      }
+    }).toThrow(IncomingMessageTooLargeError);
+    expect(() => machine({ maxSegmentLength: 100 })).toThrow(InvalidArgumentError);
+    expect(() => machine({ window: 0 })).toThrow(InvalidArgumentError);
+  });
+});

@@ -1,0 +1,419 @@
+/**
+ * Reliable, ordered messages over a path that loses, duplicates and reorders (docs/protocol.md,
+ * section 7.2): what the chat session needs from a datagram transport. Sans-I/O: it takes the
+ * segments that arrived and gives segments to send, each to be carried in one authenticated
+ * datagram of the secure channel.
+ *
+ * Messages are cut into numbered segments; the receiver delivers them in order, whole, exactly
+ * once, and acknowledges what it holds (the next number it expects, and up to 16 ranges beyond
+ * it); the sender keeps at most `window` segments unacknowledged and resends a segment when its
+ * RFC 6298 timer expires, or at once when three acknowledgements show a later segment arrived
+ * without it.
+ *
+ * @module
+ */
+
+import {
+  BufferFullError,
+  IncomingMessageTooLargeError,
+  MalformedTransportMessageError,
+  OutgoingMessageTooLargeError,
+} from '../errors/channel-errors.js';
+import { checkLimit } from '../frame/limits.js';
+import { RetransmitTimer } from '../transfer/transfer-timing.js';
+import { FifoQueue } from '../util/fifo-queue.js';
+
+/** Segment kind: data. */
+export const SEGMENT_DATA = 0x10;
+/** Segment kind: acknowledgement. */
+export const SEGMENT_ACK = 0x11;
+/** Bytes before the payload of a data segment: kind, sequence number, flags. */
+export const DATA_SEGMENT_HEADER_LENGTH = 6;
+/** Most ranges an acknowledgement carries beyond its cumulative number. */
+export const MAX_SEGMENT_ACK_RANGES = 16;
+/** Default most segments unacknowledged at once, and most kept ahead of a gap: 128. */
+export const DEFAULT_RELIABLE_WINDOW = 128;
+/** Acknowledgements showing later segments that trigger an early resend of a missing one. */
+const FAST_RESEND_AFTER = 3;
+/** Sequence numbers are 32-bit and must not wrap within a session. */
+const MAX_SEQUENCE = 0xffff_ffff;
+const END_FLAG = 0x01;
+
+/** Options of {@link ReliableMessages}. */
+export interface ReliableMessagesOptions {
+  readonly now: number;
+  /** Largest segment, header included: what one datagram of the channel carries. */
+  readonly maxSegmentLength: number;
+  /** Largest message, in bytes. Default 1 MiB. */
+  readonly maxMessageLength?: number;
+  /** Most bytes of messages waiting to be sent, and of messages received and not taken. Default 4 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** Default {@link DEFAULT_RELIABLE_WINDOW}; from 1 to 65,536. */
+  readonly window?: number;
+}
+
+/** What a {@link ReliableMessages} did, for statistics. */
+export interface ReliableStatistics {
+  /** Data segments sent for the first time. */
+  sent: number;
+  /** Data segments sent again (timer or fast resend). */
+  resent: number;
+  /** Data segments received that were already held or delivered. */
+  duplicates: number;
+  /** Data segments received beyond the window, dropped. */
+  beyondWindow: number;
+}
+
+interface InFlight {
+  readonly sequence: number;
+  readonly segment: Uint8Array;
+  sentAt: number;
+  resent: boolean;
+  /** Acknowledgements that showed a later segment while this one was missing. */
+  skipped: number;
+}
+
+function writeUint32(into: Uint8Array, at: number, value: number): void {
+  into[at] = value >>> 24;
+  into[at + 1] = (value >>> 16) & 0xff;
+  into[at + 2] = (value >>> 8) & 0xff;
+  into[at + 3] = value & 0xff;
+}
+
+function readUint32(from: Uint8Array, at: number): number {
+  return ((from[at]! << 24) | (from[at + 1]! << 16) | (from[at + 2]! << 8) | from[at + 3]!) >>> 0;
+}
+
+/**
+ * Reliable, ordered messages over an unreliable path. Feed it the segments that arrive
+ * ({@link receive}), send what {@link pollTransmit} gives, take messages with
+ * {@link nextMessage}, and run its timer ({@link pollTimeout}, {@link handleTimeout}).
+ */
+export class ReliableMessages {
+  readonly statistics: ReliableStatistics = { sent: 0, resent: 0, duplicates: 0, beyondWindow: 0 };
+  readonly #maxPayload: number;
+  readonly #maxMessageLength: number;
+  readonly #maxBufferedBytes: number;
+  readonly #window: number;
+  readonly #timer = new RetransmitTimer();
+
+  // Sending.
+  readonly #queue = new FifoQueue<Uint8Array>();
+  #queuedBytes = 0;
+  /** Bytes of the message at the head of the queue already cut into segments. */
+  #headOffset = 0;
+  #nextSequence = 0;
+  readonly #inFlight = new Map<number, InFlight>();
+  readonly #resend = new FifoQueue<InFlight>();
+  /** Every segment below this was acknowledged. */
+  #acknowledged = 0;
+  #retransmitAt: number | undefined;
+
+  // Receiving.
+  #expected = 0;
+  readonly #early = new Map<number, Uint8Array>();
+  #fragments: Uint8Array[] = [];
+  #fragmentBytes = 0;
+  readonly #messages = new FifoQueue<Uint8Array>();
+  #messageBytes = 0;
+  #ackDue = false;
+
+  /** @throws `InvalidArgumentError` for a limit out of range. */
+  constructor(options: ReliableMessagesOptions) {
+    // Room for the longest acknowledgement: kind, cumulative number, count, 16 ranges.
+    const smallest = 1 + 4 + 1 + MAX_SEGMENT_ACK_RANGES * 8;
+    const maxSegmentLength = checkLimit(
+      'maxSegmentLength',
+      options.maxSegmentLength,
+      smallest,
+      smallest,
+      65_535,
+    );
+    this.#maxPayload = maxSegmentLength - DATA_SEGMENT_HEADER_LENGTH;
+    this.#maxMessageLength = checkLimit(
+      'maxMessageLength',
+      options.maxMessageLength,
+      1_048_576,
+      0,
+      2 ** 31,
+    );
+    this.#maxBufferedBytes = checkLimit(
+      'maxBufferedBytes',
+      options.maxBufferedBytes,
+      4 * 1_048_576,
+      1,
+      2 ** 40,
+    );
+    this.#window = checkLimit('window', options.window, DEFAULT_RELIABLE_WINDOW, 1, 65_536);
+  }
+
+  /** Bytes of messages waiting to be sent (not yet cut into segments). */
+  get bufferedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** True once everything sent has been acknowledged. */
+  get idle(): boolean {
+    return this.#queue.length === 0 && this.#inFlight.size === 0;
+  }
+
+  /** The timer's current round-trip estimate, in ms. */
+  get roundTrip(): number {
+    return this.#timer.roundTrip;
+  }
+
+  /**
+   * Queues a message.
+   *
+   * @throws {@link OutgoingMessageTooLargeError} over `maxMessageLength`.
+   * @throws {@link BufferFullError} if messages waiting would pass `maxBufferedBytes`.
+   */
+  send(message: Uint8Array): void {
+    if (message.length > this.#maxMessageLength) {
+      throw new OutgoingMessageTooLargeError(message.length, this.#maxMessageLength);
+    }
+    if (this.#queuedBytes + message.length > this.#maxBufferedBytes) {
+      throw new BufferFullError('outgoing', this.#maxBufferedBytes);
+    }
+    this.#queue.push(message);
+    this.#queuedBytes += message.length;
+  }
+
+  /** The next message received, whole and in order, or `undefined`. */
+  nextMessage(): Uint8Array | undefined {
+    const message = this.#messages.shift();
+    if (message !== undefined) this.#messageBytes -= message.length;
+    return message;
+  }
+
+  /**
+   * Takes a segment from the peer.
+   *
+   * @throws {@link MalformedTransportMessageError} for a segment that breaks the format: the
+   * path is authenticated, so this is the peer's fault, and the session should end.
+   * @throws {@link IncomingMessageTooLargeError} for a message over `maxMessageLength`.
+   * @throws {@link BufferFullError} if received messages not taken fill `maxBufferedBytes`
+   * (nothing is read: the peer resends).
+   */
+  receive(segment: Uint8Array, now: number): void {
+    if (segment.length === 0) throw new MalformedTransportMessageError('an empty segment');
+    switch (segment[0]) {
+      case SEGMENT_DATA:
+        this.#receiveData(segment);
+        return;
+      case SEGMENT_ACK:
+        this.#receiveAck(segment, now);
+        return;
+      default:
+        throw new MalformedTransportMessageError(`a segment of unknown kind ${segment[0]!}`);
+    }
+  }
+
+  /** The next segment to send (an acknowledgement, a resend, new data), or `undefined`. */
+  pollTransmit(now: number): Uint8Array | undefined {
+    if (this.#ackDue) {
+      this.#ackDue = false;
+      return this.#ack();
+    }
+    const again = this.#resend.shift();
+    if (again !== undefined) {
+      if (!this.#inFlight.has(again.sequence)) return this.pollTransmit(now);
+      again.sentAt = now;
+      again.resent = true;
+      again.skipped = 0;
+      this.statistics.resent++;
+      this.#retransmitAt ??= now + this.#timer.timeout;
+      return again.segment;
+    }
+    if (this.#queue.length === 0 || this.#nextSequence - this.#acknowledged >= this.#window) {
+      return undefined;
+    }
+    if (this.#nextSequence >= MAX_SEQUENCE) {
+      throw new MalformedTransportMessageError('the session used up its segment numbers');
+    }
+    const message = this.#queue.peek()!;
+    const length = Math.min(this.#maxPayload, message.length - this.#headOffset);
+    const end = this.#headOffset + length === message.length;
+    const segment = new Uint8Array(DATA_SEGMENT_HEADER_LENGTH + length);
+    segment[0] = SEGMENT_DATA;
+    writeUint32(segment, 1, this.#nextSequence);
+    segment[5] = end ? END_FLAG : 0;
+    segment.set(message.subarray(this.#headOffset, this.#headOffset + length), 6);
+    if (end) {
+      this.#queue.shift();
+      this.#queuedBytes -= message.length;
+      this.#headOffset = 0;
+    } else {
+      this.#headOffset += length;
+    }
+    const entry: InFlight = {
+      sequence: this.#nextSequence,
+      segment,
+      sentAt: now,
+      resent: false,
+      skipped: 0,
+    };
+    this.#inFlight.set(entry.sequence, entry);
+    this.#nextSequence++;
+    this.statistics.sent++;
+    this.#retransmitAt ??= now + this.#timer.timeout;
+    return segment;
+  }
+
+  /** When the oldest unacknowledged segment is resent, or `undefined`. */
+  pollTimeout(): number | undefined {
+    return this.#retransmitAt;
+  }
+
+  /** Resends the oldest unacknowledged segment if its time has come, and backs the timer off. */
+  handleTimeout(now: number): void {
+    if (this.#retransmitAt === undefined || now < this.#retransmitAt) return;
+    const oldest = this.#inFlight.get(this.#acknowledged) ?? this.#firstInFlight();
+    if (oldest === undefined) {
+      this.#retransmitAt = undefined;
+      return;
+    }
+    this.#timer.backOff();
+    this.#resend.push(oldest);
+    this.#retransmitAt = now + this.#timer.timeout;
+  }
+
+  #firstInFlight(): InFlight | undefined {
+    let first: InFlight | undefined;
+    for (const entry of this.#inFlight.values()) {
+      if (first === undefined || entry.sequence < first.sequence) first = entry;
+    }
+    return first;
+  }
+
+  #receiveData(segment: Uint8Array): void {
+    if (segment.length < DATA_SEGMENT_HEADER_LENGTH) {
+      throw new MalformedTransportMessageError('a data segment shorter than its header');
+    }
+    if ((segment[5]! & ~END_FLAG) !== 0) {
+      throw new MalformedTransportMessageError(`a data segment with unknown flags ${segment[5]!}`);
+    }
+    const sequence = readUint32(segment, 1);
+    // Every data segment is answered, duplicates too: the sender may have lost our last ack.
+    this.#ackDue = true;
+    if (sequence < this.#expected || this.#early.has(sequence)) {
+      this.statistics.duplicates++;
+      return;
+    }
+    if (sequence >= this.#expected + this.#window) {
+      this.statistics.beyondWindow++;
+      return;
+    }
+    if (this.#messageBytes >= this.#maxBufferedBytes) {
+      throw new BufferFullError('incoming', this.#maxBufferedBytes);
+    }
+    this.#early.set(sequence, segment);
+    for (let next = this.#early.get(this.#expected); next !== undefined;) {
+      this.#early.delete(this.#expected);
+      this.#expected++;
+      this.#takeFragment(next);
+      next = this.#early.get(this.#expected);
+    }
+  }
+
+  #takeFragment(segment: Uint8Array): void {
+    const body = segment.subarray(DATA_SEGMENT_HEADER_LENGTH);
+    const length = this.#fragmentBytes + body.length;
+    if (length > this.#maxMessageLength) {
+      throw new IncomingMessageTooLargeError(length, this.#maxMessageLength);
+    }
+    if ((segment[5]! & END_FLAG) === 0) {
+      this.#fragments.push(body);
+      this.#fragmentBytes = length;
+      return;
+    }
+    let message: Uint8Array;
+    if (this.#fragments.length === 0) {
+      message = body.slice();
+    } else {
+      message = new Uint8Array(length);
+      let at = 0;
+      for (const part of [...this.#fragments, body]) {
+        message.set(part, at);
+        at += part.length;
+      }
+    }
+    this.#fragments = [];
+    this.#fragmentBytes = 0;
+    this.#messages.push(message);
+    this.#messageBytes += message.length;
+  }
+
+  #ack(): Uint8Array {
+    const ranges: [number, number][] = [];
+    if (this.#early.size > 0) {
+      for (const sequence of [...this.#early.keys()].sort((a, b) => a - b)) {
+        const last = ranges.at(-1);
+        if (last !== undefined && sequence === last[1]) last[1] = sequence + 1;
+        else if (ranges.length < MAX_SEGMENT_ACK_RANGES) ranges.push([sequence, sequence + 1]);
+        else break;
+      }
+    }
+    const segment = new Uint8Array(1 + 4 + 1 + ranges.length * 8);
+    segment[0] = SEGMENT_ACK;
+    writeUint32(segment, 1, this.#expected);
+    segment[5] = ranges.length;
+    ranges.forEach(([start, end], index) => {
+      writeUint32(segment, 6 + index * 8, start);
+      writeUint32(segment, 10 + index * 8, end);
+    });
+    return segment;
+  }
+
+  #receiveAck(segment: Uint8Array, now: number): void {
+    if (segment.length < 6)
+      throw new MalformedTransportMessageError('an ack shorter than its header');
+    const count = segment[5]!;
+    if (count > MAX_SEGMENT_ACK_RANGES || segment.length !== 6 + count * 8) {
+      throw new MalformedTransportMessageError('an ack whose ranges do not match its length');
+    }
+    const cumulative = readUint32(segment, 1);
+    if (cumulative > this.#nextSequence) {
+      throw new MalformedTransportMessageError('an ack for segments never sent');
+    }
+    let progressed = false;
+    for (let sequence = this.#acknowledged; sequence < cumulative; sequence++) {
+      progressed = this.#settle(sequence, now) || progressed;
+    }
+    this.#acknowledged = Math.max(this.#acknowledged, cumulative);
+    let highest = cumulative;
+    for (let index = 0; index < count; index++) {
+      const start = readUint32(segment, 6 + index * 8);
+      const end = readUint32(segment, 10 + index * 8);
+      if (
+        start < cumulative ||
+        end <= start ||
+        end > this.#nextSequence ||
+        end - start > this.#window
+      ) {
+        throw new MalformedTransportMessageError('an ack with a range out of bounds');
+      }
+      for (let sequence = start; sequence < end; sequence++) {
+        progressed = this.#settle(sequence, now) || progressed;
+      }
+      highest = Math.max(highest, end);
+    }
+    // Segments below the highest acknowledged one and still missing were probably lost.
+    for (const entry of this.#inFlight.values()) {
+      if (entry.sequence < highest && ++entry.skipped === FAST_RESEND_AFTER) {
+        this.#resend.push(entry);
+      }
+    }
+    if (this.#inFlight.size === 0) this.#retransmitAt = undefined;
+    else if (progressed) this.#retransmitAt = now + this.#timer.timeout;
+  }
+
+  /** A segment arrived: forget it, and measure the round trip if it was sent once. */
+  #settle(sequence: number, now: number): boolean {
+    const entry = this.#inFlight.get(sequence);
+    if (entry === undefined) return false;
+    this.#inFlight.delete(sequence);
+    if (!entry.resent) this.#timer.sample(Math.max(1, now - entry.sentAt));
+    return true;
+  }
+}
