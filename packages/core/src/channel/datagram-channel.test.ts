@@ -8,6 +8,7 @@ import { SeededRandom } from '../testing/random.js';
 import { TestingPair, type TestingPairOptions } from '../testing/testing-pair.js';
 import type { ChannelEvent } from './channel-events.js';
 import { DatagramChannel, type DatagramChannelOptions } from './datagram-channel.js';
+import { CookieChecker } from './handshake-cookies.js';
 
 const crypto = nodeCryptoProvider;
 const text = new TextEncoder();
@@ -282,5 +283,74 @@ describe('DatagramChannel properties', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('DatagramChannel handshake MACs and cookies', () => {
+  it('completes with MACs on both sides, through loss', () => {
+    const pair = openPair(
+      { loss: 0.3, seed: 11 },
+      { handshakeMacs: serverKey.publicKey, handshakeTimeout: 60_000 },
+    );
+    expect(pair.a.remoteIndex).toBe(pair.b.localIndex);
+    expect(pair.b.remoteIndex).toBe(pair.a.localIndex);
+    expect(pair.b.statistics.malformed).toBe(0);
+    expect(pair.a.statistics.cookies).toBe(0);
+  });
+
+  it('a server drops handshakes keyed for another server, and the client times out', () => {
+    const client = new DatagramChannel({
+      initiator: true,
+      now: 0,
+      staticKeyPair: clientKey,
+      handshakeMacs: crypto.generateX25519KeyPair().publicKey,
+    });
+    const server = new DatagramChannel({
+      initiator: false,
+      now: 0,
+      staticKeyPair: serverKey,
+      handshakeMacs: serverKey.publicKey,
+    });
+    server.receive(client.pollTransmit()!, 1);
+    expect(server.statistics.malformed).toBe(1);
+    expect(server.pollTransmit()).toBeUndefined();
+    // Without MACs at all, the same.
+    const bare = new DatagramChannel({ initiator: true, now: 0, staticKeyPair: clientKey });
+    server.receive(bare.pollTransmit()!, 2);
+    expect(server.statistics.malformed).toBe(2);
+    expect(() => {
+      client.handleTimeout(10_000);
+    }).toThrow(HandshakeTimeoutError);
+  });
+
+  it('a client under a loaded server takes the cookie reply and retries with mac2 at once', () => {
+    const client = new DatagramChannel({
+      initiator: true,
+      now: 0,
+      staticKeyPair: clientKey,
+      handshakeMacs: serverKey.publicKey,
+    });
+    const checker = new CookieChecker({ staticPublicKey: serverKey.publicKey, now: 0 });
+    const first = client.pollTransmit()!;
+    expect(checker.check(first, 'client', true, 1)).toBe('send-cookie');
+    const senderIndex = new DataView(first.buffer, first.byteOffset).getUint32(5);
+    expect(senderIndex).toBe(client.localIndex);
+    // A reply for another index, or forged, is dropped.
+    client.receive(checker.cookieReply(first, 'client', senderIndex + 1, 1), 2);
+    expect(client.pollTransmit()).toBeUndefined();
+    client.receive(checker.cookieReply(first, 'client', senderIndex, 1), 3);
+    expect(client.statistics.cookies).toBe(1);
+    const retry = client.pollTransmit()!;
+    expect(checker.check(retry, 'client', true, 4)).toBe('accept');
+    // The server's channel takes the retry (its MACs stripped after mac1 is checked).
+    const server = new DatagramChannel({
+      initiator: false,
+      now: 4,
+      staticKeyPair: serverKey,
+      handshakeMacs: serverKey.publicKey,
+    });
+    server.receive(retry, 4);
+    expect(server.pollTransmit()).toBeDefined();
+    expect(server.statistics.accepted).toBe(1);
   });
 });

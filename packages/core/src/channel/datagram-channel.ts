@@ -44,6 +44,13 @@ import {
 } from './channel-options.js';
 import { createHandshake, handshakeCompleted, readHandshakePayload } from './handshake-driver.js';
 import {
+  COOKIE_REPLY_TYPE,
+  CookieChecker,
+  CookieJar,
+  HANDSHAKE_MAC_LENGTH,
+  cookieReplyIndex,
+} from './handshake-cookies.js';
+import {
   type HandshakeAnnouncement,
   checkCapabilities,
   encodeHandshakeAnnouncement,
@@ -85,6 +92,14 @@ export interface DatagramChannelOptions extends SecureChannelOptions {
   readonly replayWindowSize?: number;
   /** First handshake retransmission delay, in ms. Default {@link DEFAULT_HANDSHAKE_RETRANSMIT}. */
   readonly handshakeRetransmit?: number;
+  /**
+   * The server's static public key, to key the handshake MACs of protocol section 7.1. On the
+   * initiator (the client), every handshake datagram it sends ends with mac1 and mac2, and a
+   * cookie reply from the server is taken; on the responder (the server), every handshake
+   * datagram must carry a valid mac1 (checked, then stripped) or it is dropped. Both sides set it,
+   * or neither. Default: no MACs.
+   */
+  readonly handshakeMacs?: Uint8Array;
 }
 
 /** What a datagram channel dropped, by reason: none of these is fatal. */
@@ -107,6 +122,8 @@ export interface DatagramStatistics {
   handshakeDuplicate: number;
   /** Handshake datagrams retransmitted by this side on timeout. */
   handshakeRetransmitted: number;
+  /** Cookie replies taken: the server was under load and asked for a retry with its cookie. */
+  cookies: number;
 }
 
 export type DatagramChannelState = 'handshaking' | 'open' | 'closed' | 'failed';
@@ -185,7 +202,14 @@ export class DatagramChannel {
     early: 0,
     handshakeDuplicate: 0,
     handshakeRetransmitted: 0,
+    cookies: 0,
   };
+  /** Initiator with handshake MACs: the server's mac1 key and the cookie it gave. */
+  readonly #cookieJar: CookieJar | undefined;
+  /** Responder with handshake MACs: checks mac1. */
+  readonly #macChecker: CookieChecker | undefined;
+  /** The last handshake datagram as sent, MACs included (a cookie reply answers its mac1). */
+  #lastSent: Uint8Array | undefined;
 
   /**
    * @throws {@link InvalidArgumentError} for an unsupported protocol, a missing key, a bad
@@ -225,7 +249,8 @@ export class DatagramChannel {
       32 +
       48 +
       AEAD_TAG_LENGTH +
-      this.#announcement.length;
+      this.#announcement.length +
+      (options.handshakeMacs === undefined ? 0 : 2 * HANDSHAKE_MAC_LENGTH);
     if (largestHandshake > this.#maxDatagramLength) {
       throw new InvalidArgumentError(
         'the capabilities are too long to fit a handshake in one datagram',
@@ -236,6 +261,15 @@ export class DatagramChannel {
       { majorVersion: this.#version.major },
     );
     const crypto = options.crypto ?? nodeCryptoProvider;
+    if (options.handshakeMacs !== undefined && options.initiator) {
+      this.#cookieJar = new CookieJar(options.handshakeMacs, crypto);
+    } else if (options.handshakeMacs !== undefined) {
+      this.#macChecker = new CookieChecker({
+        staticPublicKey: options.handshakeMacs,
+        now: options.now,
+        crypto,
+      });
+    }
     this.localIndex = randomIndex(crypto);
     this.#handshake = createHandshake(options, ' datagram');
     this.#deadline = options.now + this.#limits.handshakeTimeout;
@@ -332,7 +366,19 @@ export class DatagramChannel {
       this.#statistics.malformed++;
       return;
     }
-    const body = frame.body;
+    let body = frame.body;
+    if (frame.type === DatagramType.handshake && this.#macChecker !== undefined) {
+      // mac1 first: a datagram not keyed by this server's key costs one HMAC, nothing more.
+      if (this.#macChecker.check(datagram, '', false, now) !== 'accept') {
+        this.#statistics.malformed++;
+        return;
+      }
+      body = body.subarray(0, body.length - 2 * HANDSHAKE_MAC_LENGTH);
+    }
+    if (frame.type === COOKIE_REPLY_TYPE) {
+      this.#receiveCookieReply(body, now);
+      return;
+    }
     guarded(() => {
       if (frame.type === DatagramType.handshake && body.length >= HANDSHAKE_HEADER_LENGTH) {
         this.#receiveHandshake(body, now);
@@ -381,7 +427,7 @@ export class DatagramChannel {
       now >= this.#retransmitAt &&
       this.#lastHandshake !== undefined
     ) {
-      this.#outgoing.push(this.#lastHandshake);
+      this.#pushHandshake(this.#lastHandshake, now);
       this.#statistics.handshakeRetransmitted++;
       this.#retransmitDelay = Math.min(this.#retransmitDelay * 2, MAX_HANDSHAKE_RETRANSMIT);
       this.#retransmitAt = now + this.#retransmitDelay;
@@ -411,7 +457,7 @@ export class DatagramChannel {
         number === this.#handshakeNumber - 2 &&
         this.#outgoing.bytes + answer.length <= this.#limits.maxBufferedBytes
       ) {
-        this.#outgoing.push(answer);
+        this.#pushHandshake(answer, now);
       }
       return;
     }
@@ -456,7 +502,7 @@ export class DatagramChannel {
     );
     this.#handshakeNumber++;
     this.#lastHandshake = datagram;
-    this.#outgoing.push(datagram);
+    this.#pushHandshake(datagram, now);
     if (handshake.complete) {
       // The last message: the peer completes when it arrives. If it is lost, the peer repeats its
       // own message and we answer with this one again (kept in #lastHandshake).
@@ -465,6 +511,37 @@ export class DatagramChannel {
       this.#retransmitDelay = this.#firstRetransmit;
       this.#retransmitAt = now + this.#retransmitDelay;
     }
+  }
+
+  /** Queues a handshake datagram, with its MACs when this side is a client that sends them. */
+  #pushHandshake(datagram: Uint8Array, now: number): void {
+    const sent = this.#cookieJar === undefined ? datagram : this.#cookieJar.seal(datagram, now);
+    this.#lastSent = sent;
+    this.#outgoing.push(sent);
+  }
+
+  /**
+   * A cookie reply: the server is under load and wants the handshake again with its cookie. Taken
+   * only by a client that sends MACs, while handshaking, for its own index and last datagram;
+   * anything else is dropped.
+   */
+  #receiveCookieReply(body: Uint8Array, now: number): void {
+    const jar = this.#cookieJar;
+    const sent = this.#lastSent;
+    if (
+      jar === undefined ||
+      sent === undefined ||
+      this.#lastHandshake === undefined ||
+      this.#state !== 'handshaking' ||
+      cookieReplyIndex(body) !== this.localIndex ||
+      !jar.receiveReply(body, sent, now)
+    ) {
+      this.#statistics.malformed++;
+      return;
+    }
+    this.#statistics.cookies++;
+    this.#pushHandshake(this.#lastHandshake, now);
+    this.#retransmitAt = now + this.#retransmitDelay;
   }
 
   #finishHandshake(): void {
