@@ -17,6 +17,22 @@ async function unusedUdpPort(): Promise<number> {
   return port;
 }
 
+/** Runs `lanchat --json discover` against `discoveryPort`, for at most `timeout` ms. */
+function discover(discoveryPort: string, timeout: number, configDir: string): JsonProcess {
+  return track(
+    new JsonProcess(CLIENT_CLI, [
+      '--json',
+      'discover',
+      '--discovery-port',
+      discoveryPort,
+      '--timeout',
+      String(timeout),
+      '--config-dir',
+      configDir,
+    ]),
+  );
+}
+
 describe('LAN discovery with the real apps', () => {
   it('lanchat discover finds a server, and lanchat connect without an address reaches it', async () => {
     const { server, port, fingerprint } = await startServer(await resources.workspace(), [
@@ -30,19 +46,8 @@ describe('LAN discovery with the real apps', () => {
     const discoveryPort = String(announced['port']);
     const configDir = await resources.workspace();
 
-    const discover = track(
-      new JsonProcess(CLIENT_CLI, [
-        '--json',
-        'discover',
-        '--discovery-port',
-        discoveryPort,
-        '--timeout',
-        '1500',
-        '--config-dir',
-        configDir,
-      ]),
-    );
-    const found = await discover.waitFor('server-found');
+    const search = discover(discoveryPort, 1500, configDir);
+    const found = await search.waitFor('server-found');
     expect(found).toMatchObject({
       name: 'Lab e2e',
       host: '127.0.0.1',
@@ -50,8 +55,8 @@ describe('LAN discovery with the real apps', () => {
       fingerprint,
       key: 'new',
     });
-    expect(await discover.exited).toBe(0);
-    expect(discover.ofType('discovered')).toMatchObject([{ count: 1 }]);
+    expect(await search.exited).toBe(0);
+    expect(search.ofType('discovered')).toMatchObject([{ count: 1 }]);
 
     const client = track(
       new JsonProcess(CLIENT_CLI, [
@@ -114,20 +119,9 @@ describe('LAN discovery with the real apps', () => {
       discoveryPort,
     ]);
     track(server);
-    const discover = track(
-      new JsonProcess(CLIENT_CLI, [
-        '--json',
-        'discover',
-        '--discovery-port',
-        discoveryPort,
-        '--timeout',
-        '1200',
-        '--config-dir',
-        await resources.workspace(),
-      ]),
-    );
-    expect(await discover.exited).toBe(1);
-    expect(discover.ofType('discovered')).toMatchObject([{ count: 0 }]);
+    const search = discover(discoveryPort, 1200, await resources.workspace());
+    expect(await search.exited).toBe(1);
+    expect(search.ofType('discovered')).toMatchObject([{ count: 0 }]);
     expect(server.ofType('discovery')).toEqual([]);
     const connect = track(
       new JsonProcess(CLIENT_CLI, [

@@ -25,6 +25,7 @@ import {
   encodeServerAnnouncement,
 } from './discovery-messages.js';
 import { copyBytes } from '../util/bytes.js';
+import { toHex } from '../transfer/transfer-messages.js';
 
 /** Default time between a server's beacons, in ms: 10 s (each one 10% early or late at random). */
 export const DEFAULT_BEACON_INTERVAL = 10_000;
@@ -59,12 +60,6 @@ export interface DiscoveryStatistics {
   rateLimited: number;
   /** Announcements dropped: an answer to another query, or a server past the bound (browser). */
   ignored: number;
-}
-
-function hex(bytes: Uint8Array): string {
-  let text = '';
-  for (const byte of bytes) text += byte.toString(16).padStart(2, '0');
-  return text;
 }
 
 function emptyStatistics(): DiscoveryStatistics {
@@ -136,7 +131,7 @@ export class DiscoveryAnnouncer {
       10_000,
     );
     checkServerName(options.name);
-    this.instance = hex(this.#crypto.randomBytes(DISCOVERY_ID_LENGTH));
+    this.instance = toHex(this.#crypto.randomBytes(DISCOVERY_ID_LENGTH));
     this.#announcement = {
       instance: this.instance,
       publicKey: copyBytes(options.publicKey),
@@ -267,7 +262,7 @@ export class DiscoveryBrowser {
     );
     if (!Number.isFinite(options.now)) throw new InvalidArgumentError('now must be a number');
     this.#start = options.now;
-    this.query = hex(this.#crypto.randomBytes(DISCOVERY_ID_LENGTH));
+    this.query = toHex(this.#crypto.randomBytes(DISCOVERY_ID_LENGTH));
   }
 
   /** The servers heard of so far, first heard first. */
@@ -287,7 +282,7 @@ export class DiscoveryBrowser {
       this.statistics.ignored++;
       return;
     }
-    const key = `${announcement.instance}:${hex(announcement.publicKey)}`;
+    const key = `${announcement.instance}:${toHex(announcement.publicKey)}`;
     const known = this.#servers.get(key);
     if (known !== undefined) {
       known.lastHeard = now;

@@ -15,6 +15,7 @@ import { MalformedDiscoveryMessageError } from '../errors/discovery-errors.js';
 import { InvalidArgumentError, LanchatError } from '../errors/lanchat-error.js';
 import { decodeDatagramFrame, encodeDatagramFrame } from '../frame/datagram-frame.js';
 import { copyBytes } from '../util/bytes.js';
+import { fromHex, toHex } from '../transfer/transfer-messages.js';
 
 /** Datagram frame type of a discovery query. */
 export const DISCOVERY_QUERY_TYPE = 0x40;
@@ -77,21 +78,11 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 
-function hex(bytes: Uint8Array): string {
-  let text = '';
-  for (const byte of bytes) text += byte.toString(16).padStart(2, '0');
-  return text;
-}
-
 function idBytes(what: string, id: string): Uint8Array {
-  if (!new RegExp(`^[0-9a-f]{${DISCOVERY_ID_LENGTH * 2}}$`).test(id)) {
+  if (id.length !== DISCOVERY_ID_LENGTH * 2 || !/^[0-9a-f]*$/.test(id)) {
     throw new InvalidArgumentError(`${what} is ${DISCOVERY_ID_LENGTH * 2} lowercase hex digits`);
   }
-  const bytes = new Uint8Array(DISCOVERY_ID_LENGTH);
-  for (let index = 0; index < DISCOVERY_ID_LENGTH; index++) {
-    bytes[index] = Number.parseInt(id.slice(index * 2, index * 2 + 2), 16);
-  }
-  return bytes;
+  return fromHex(id);
 }
 
 function checkPort(transport: string, port: number | undefined): number {
@@ -196,7 +187,7 @@ export function decodeDiscoveryMessage(datagram: Uint8Array): DiscoveryMessage |
     if (datagram.length < MIN_QUERY_LENGTH) {
       malformed(`a query of ${datagram.length} bytes is shorter than ${MIN_QUERY_LENGTH}`);
     }
-    return { type: 'query', query: hex(body.subarray(0, DISCOVERY_ID_LENGTH)) };
+    return { type: 'query', query: toHex(body.subarray(0, DISCOVERY_ID_LENGTH)) };
   }
   if (frame.type !== DISCOVERY_ANNOUNCEMENT_TYPE) return undefined;
   if (body.length < 1) malformed('an announcement without flags');
@@ -213,10 +204,10 @@ export function decodeDiscoveryMessage(datagram: Uint8Array): DiscoveryMessage |
     malformed(`an announcement of ${datagram.length} bytes is cut short`);
   let query: string | undefined;
   if ((flags & ANSWER_FLAG) !== 0) {
-    query = hex(body.subarray(at, at + DISCOVERY_ID_LENGTH));
+    query = toHex(body.subarray(at, at + DISCOVERY_ID_LENGTH));
     at += DISCOVERY_ID_LENGTH;
   }
-  const instance = hex(body.subarray(at, at + DISCOVERY_ID_LENGTH));
+  const instance = toHex(body.subarray(at, at + DISCOVERY_ID_LENGTH));
   at += DISCOVERY_ID_LENGTH;
   const publicKey = copyBytes(body.subarray(at, at + X25519_KEY_LENGTH));
   at += X25519_KEY_LENGTH;
