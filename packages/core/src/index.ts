@@ -223,6 +223,7 @@ export {
 } from './channel/datagram-channel.js';
 export * from './channel/handshake-cookies.js';
 export * from './channel/reliable-messages.js';
+export * from './channel/datagram-session-channel.js';
 export {
   DEFAULT_REPLAY_WINDOW_SIZE,
   MAX_REPLAY_WINDOW_SIZE,
