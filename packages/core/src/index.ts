@@ -224,6 +224,7 @@ export {
 export * from './channel/handshake-cookies.js';
 export * from './channel/reliable-messages.js';
 export * from './channel/datagram-session-channel.js';
+export type { SessionChannel, SessionChannelState } from './channel/session-channel.js';
 export {
   DEFAULT_REPLAY_WINDOW_SIZE,
   MAX_REPLAY_WINDOW_SIZE,

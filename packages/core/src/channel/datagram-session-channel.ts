@@ -46,6 +46,8 @@ export class DatagramSessionChannel {
   #closeRequested = false;
   #closedReported = false;
   #error: LanchatError | undefined;
+  /** The latest time this channel was told of (for a pollTransmit() without one). */
+  #now: number;
 
   /** @throws `InvalidArgumentError` for an option out of range (see both layers). */
   constructor(options: DatagramSessionChannelOptions) {
@@ -62,6 +64,7 @@ export class DatagramSessionChannel {
         : { maxBufferedBytes: options.maxBufferedBytes }),
     });
     this.#closeLinger = options.closeLinger ?? DEFAULT_CLOSE_LINGER;
+    this.#now = options.now;
   }
 
   /** This side's session index: datagrams for this session name it. */
@@ -135,6 +138,7 @@ export class DatagramSessionChannel {
    */
   receive(datagram: Uint8Array, now: number): void {
     this.#checkUsable();
+    this.#now = Math.max(this.#now, now);
     this.#guard(() => {
       this.#channel.receive(datagram, now);
       this.#drain(now);
@@ -146,9 +150,11 @@ export class DatagramSessionChannel {
     // A datagram transport never reports an end; a silent peer is found by the session's timers.
   }
 
-  /** The next datagram to send, or `undefined`. */
-  pollTransmit(now: number): Uint8Array | undefined {
+  /** The next datagram to send, or `undefined`. Without `now`, the latest time it was told of. */
+  pollTransmit(at?: number): Uint8Array | undefined {
     if (this.#error !== undefined) return undefined;
+    if (at !== undefined) this.#now = Math.max(this.#now, at);
+    const now = this.#now;
     if (this.#closeRequested) this.#closeDeadline ??= now + this.#closeLinger;
     const pending = this.#channel.pollTransmit();
     if (pending !== undefined) return pending;
@@ -183,6 +189,7 @@ export class DatagramSessionChannel {
    */
   handleTimeout(now: number): void {
     this.#checkUsable();
+    this.#now = Math.max(this.#now, now);
     if (this.#closeRequested) this.#closeDeadline ??= now + this.#closeLinger;
     this.#guard(() => {
       this.#channel.handleTimeout(now);

@@ -6,10 +6,12 @@
 
 import type { CryptoProvider, X25519KeyPair } from '../crypto/crypto-provider.js';
 import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
-import { InvalidStateError, LanchatError } from '../errors/lanchat-error.js';
+import { InvalidArgumentError, InvalidStateError, LanchatError } from '../errors/lanchat-error.js';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
 import type { ProtocolVersion } from '../errors/frame-errors.js';
 import { checkLimit } from '../frame/limits.js';
+import { DatagramSessionChannel } from '../channel/datagram-session-channel.js';
+import type { SessionChannel } from '../channel/session-channel.js';
 import { StreamChannel } from '../channel/stream-channel.js';
 import {
   DEFAULT_MAX_TEXT_BYTES,
@@ -64,6 +66,17 @@ export interface ChatClientOptions {
   readonly deadTimeout?: number;
   /** Bound on output waiting inside, in bytes. Default the channel's, 4 MiB. */
   readonly maxBufferedBytes?: number;
+  /**
+   * `stream` (TCP, WebSocket: the default) or `datagram` (UDP: each {@link ChatClient.receive}
+   * is one datagram, each {@link ChatClient.pollTransmit} one datagram to send, delivered
+   * reliably and in order by the datagram session channel).
+   */
+  readonly transport?: 'stream' | 'datagram';
+  /**
+   * The server's static public key, required for `datagram`: the handshake datagrams carry MACs
+   * keyed by it (protocol section 7.1). Pinned, or learnt from discovery.
+   */
+  readonly serverKey?: Uint8Array;
 }
 
 /** What {@link ChatClient.login} sends. */
@@ -368,7 +381,7 @@ export const MAX_PENDING_REQUESTS = 65_536;
  * `message-failed`, other requests with their own event or `request-failed`.
  */
 export class ChatClient {
-  readonly #channel: StreamChannel;
+  readonly #channel: SessionChannel;
   readonly #keepaliveInterval: number;
   readonly #deadTimeout: number;
   #state: ChatClientState = 'handshaking';
@@ -410,11 +423,9 @@ export class ChatClient {
       2 ** 31,
     );
     const crypto = options.crypto;
-    this.#channel = new StreamChannel({
+    const channelOptions = {
       initiator: true,
       now: options.now,
-      // Each message is decoded as soon as it is read; none outlives its transport message.
-      messageViews: true,
       staticKeyPair:
         options.staticKeyPair ?? (crypto ?? nodeCryptoProvider).generateX25519KeyPair(),
       capabilities: [CHAT_CAPABILITY],
@@ -425,7 +436,22 @@ export class ChatClient {
       ...(options.maxBufferedBytes === undefined
         ? {}
         : { maxBufferedBytes: options.maxBufferedBytes }),
-    });
+    };
+    if (options.transport === 'datagram') {
+      if (options.serverKey === undefined) {
+        throw new InvalidArgumentError('a datagram session needs the server key (serverKey)');
+      }
+      this.#channel = new DatagramSessionChannel({
+        ...channelOptions,
+        handshakeMacs: options.serverKey,
+      });
+    } else {
+      this.#channel = new StreamChannel({
+        ...channelOptions,
+        // Each message is decoded as soon as it is read; none outlives its transport message.
+        messageViews: true,
+      });
+    }
     this.#lastSent = options.now;
     this.#lastReceived = options.now;
   }
@@ -740,8 +766,10 @@ export class ChatClient {
     if (this.#state === 'closed') return undefined;
     if (this.#state === 'handshaking') return this.#channel.pollTimeout();
     const dead = this.#lastReceived + this.#deadTimeout;
-    if (this.#state === 'closing') return dead;
-    return Math.min(dead, this.#nextKeepalive());
+    // A datagram channel resends on timers of its own; a stream channel has none after the handshake.
+    const channel = this.#channel.pollTimeout() ?? Infinity;
+    if (this.#state === 'closing') return Math.min(dead, channel);
+    return Math.min(dead, this.#nextKeepalive(), channel);
   }
 
   /** Acts on the time: fails a late handshake, sends a keepalive ping, or gives up a dead link. */
@@ -753,6 +781,10 @@ export class ChatClient {
       }, now);
       return;
     }
+    this.#step(() => {
+      this.#channel.handleTimeout(now);
+    }, now);
+    if (this.state === 'closed') return;
     if (now >= this.#lastReceived + this.#deadTimeout) {
       this.#close('timeout', false);
       return;

@@ -17,6 +17,8 @@ import {
   MalformedSessionMessageError,
 } from '../errors/session-errors.js';
 import { checkLimit } from '../frame/limits.js';
+import { DatagramSessionChannel } from '../channel/datagram-session-channel.js';
+import type { SessionChannel } from '../channel/session-channel.js';
 import { StreamChannel } from '../channel/stream-channel.js';
 import { LoginLimiter, type LoginLimiterOptions } from './login-limiter.js';
 import {
@@ -262,7 +264,7 @@ interface Connection {
   readonly id: number;
   readonly address: string;
   readonly host: string;
-  readonly channel: StreamChannel;
+  readonly channel: SessionChannel;
   readonly openedAt: number;
   phase: Phase;
   lastReceived: number;
@@ -491,8 +493,16 @@ export class ChatServer {
    *
    * @param address - how events name the peer, e.g. `192.168.1.7:51234`.
    * @param host - the peer's host alone (no port), under which failed logins are counted.
+   * @param transport - `stream` (TCP, WebSocket: the default) or `datagram` (UDP: each
+   * {@link receive} is one datagram, and each {@link pollTransmit} one datagram to send; the
+   * handshake datagrams carry MACs keyed by this server's public key, protocol section 7.1).
    */
-  accept(now: number, address = 'unknown', host = address): number | undefined {
+  accept(
+    now: number,
+    address = 'unknown',
+    host = address,
+    transport: 'stream' | 'datagram' = 'stream',
+  ): number | undefined {
     const refusal = this.#shuttingDown
       ? 'shutting-down'
       : this.#connections.size >= this.#maxConnections
@@ -504,11 +514,9 @@ export class ChatServer {
       this.#events.push({ type: 'connection-refused', address, reason: refusal });
       return undefined;
     }
-    const channel = new StreamChannel({
+    const channelOptions = {
       initiator: false,
       now,
-      // Each message is decoded as soon as it is read; none outlives its transport message.
-      messageViews: true,
       staticKeyPair: this.#options.staticKeyPair,
       capabilities: this.#accounts
         ? [CHAT_CAPABILITY, LOGIN_REQUIRED_CAPABILITY]
@@ -518,7 +526,18 @@ export class ChatServer {
       ...(this.#options.handshakeTimeout === undefined
         ? {}
         : { handshakeTimeout: this.#options.handshakeTimeout }),
-    });
+    };
+    const channel: SessionChannel =
+      transport === 'datagram'
+        ? new DatagramSessionChannel({
+            ...channelOptions,
+            handshakeMacs: this.#options.staticKeyPair.publicKey,
+          })
+        : new StreamChannel({
+            ...channelOptions,
+            // Each message is decoded as soon as it is read; none outlives its transport message.
+            messageViews: true,
+          });
     const connection: Connection = {
       id: this.#nextConnectionId++,
       address,
@@ -644,19 +663,32 @@ export class ChatServer {
     this.#earliestDeadline = earliest;
     for (const connection of due) {
       if (connection.phase === 'ending') continue;
-      if (connection.phase === 'handshaking') {
+      // The channel's own timer first: a datagram channel resends then (handshake messages,
+      // unacknowledged segments); a stream channel only has its handshake deadline.
+      let handshakeTimedOut = false;
+      try {
+        connection.channel.handleTimeout(now);
+      } catch (error) {
         // The channel fails itself with HandshakeTimeoutError: not the peer breaking the protocol.
-        try {
-          connection.channel.handleTimeout(now);
-        } catch (error) {
-          if (!HandshakeTimeoutError.isInstance(error)) throw error;
+        if (!HandshakeTimeoutError.isInstance(error)) throw error;
+        handshakeTimedOut = true;
+      }
+      this.#dirty.add(connection);
+      if (connection.phase === 'handshaking') {
+        if (handshakeTimedOut || now >= connection.openedAt + this.#loginTimeout) {
+          this.#end(connection, 'handshake-timeout', false);
+          continue;
         }
-        this.#end(connection, 'handshake-timeout', false);
+      } else if (now < this.#phaseDeadline(connection)!) {
+        // Only the channel's timer was due.
       } else if (connection.phase !== 'online') {
         this.#endWithError(connection, 'login-timeout', 'login did not complete in time');
       } else {
         this.#endWithError(connection, 'idle-timeout', 'nothing was received for too long');
+        continue;
       }
+      const next = this.#deadline(connection);
+      if (next !== undefined && next < this.#earliestDeadline) this.#earliestDeadline = next;
     }
     this.#settle(now);
   }
@@ -765,13 +797,18 @@ export class ChatServer {
     }
   }
 
+  /** The earliest of the phase's deadline and the channel's own timer (datagram resends). */
   #deadline(connection: Connection): number | undefined {
+    const phase = this.#phaseDeadline(connection);
+    if (phase === undefined) return undefined;
+    return Math.min(phase, connection.channel.pollTimeout() ?? Infinity);
+  }
+
+  /** The deadline of the connection's phase: handshake or login, then idle. */
+  #phaseDeadline(connection: Connection): number | undefined {
     switch (connection.phase) {
       case 'handshaking':
-        return Math.min(
-          connection.channel.pollTimeout() ?? Infinity,
-          connection.openedAt + this.#loginTimeout,
-        );
+        return connection.openedAt + this.#loginTimeout;
       case 'login':
       case 'verifying':
         return connection.openedAt + this.#loginTimeout;

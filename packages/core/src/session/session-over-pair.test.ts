@@ -23,8 +23,9 @@ class ServerConnection implements Endpoint {
   constructor(
     readonly server: ChatServer,
     now: number,
+    transport: 'stream' | 'datagram' = 'stream',
   ) {
-    this.connection = server.accept(now, 'pair')!;
+    this.connection = server.accept(now, 'pair', 'pair', transport)!;
   }
 
   receive(data: Uint8Array, now: number): void {
@@ -107,6 +108,48 @@ describe('chat session over the testing pair', () => {
       expect(endpoint.client.state).toBe('online');
       expect(server.statistics.users).toBe(1);
     }
+  });
+});
+
+describe('chat session over datagrams', () => {
+  it('logs in and delivers every message exactly once and in order through 5% loss, duplication and reordering', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const server = new ChatServer({ staticKeyPair: serverKeyPair });
+      const sender = new ClientEndpoint(
+        new ChatClient({ now: 0, transport: 'datagram', serverKey: serverKeyPair.publicKey }),
+        'alice',
+      );
+      const pair = new TestingPair(sender, new ServerConnection(server, 0, 'datagram'), {
+        mode: 'datagram',
+        seed,
+        latency: { min: 1, max: 20 },
+        loss: 0.05,
+        duplication: 0.02,
+        reordering: 0.05,
+      });
+      pair.runUntil(() => sender.client.state === 'online', { maxTime: 120_000 });
+      const texts = Array.from({ length: 100 }, (_, index) => `line ${index}`);
+      const ids = texts.map((line) => sender.client.say('lobby', line, pair.now));
+      pair.runUntil(
+        () =>
+          sender.events.filter((event) => event.type === 'message-delivered').length ===
+          texts.length,
+        { maxTime: 600_000 },
+      );
+      expect(
+        sender.events
+          .filter((event) => event.type === 'message-delivered')
+          .map((event) => event.id),
+      ).toEqual(ids);
+      expect(server.statistics.users).toBe(1);
+      // Quiet for ten minutes of virtual time: keepalives hold the session.
+      pair.runFor(10 * 60_000);
+      expect(sender.client.state).toBe('online');
+    }
+  });
+
+  it('needs the server key for a datagram session', () => {
+    expect(() => new ChatClient({ now: 0, transport: 'datagram' })).toThrow(/server key/);
   });
 });
 
