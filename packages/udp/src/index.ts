@@ -35,3 +35,17 @@ export {
   type MdnsAdvertisement,
   advertiseMdns,
 } from './mdns.js';
+export {
+  ChatUdpClient,
+  type ChatUdpClientOptions,
+  ChatUdpServer,
+  type ChatUdpServerOptions,
+  DEFAULT_UDP_PORT,
+  type UdpLoginVerifier,
+  type UdpSendErrorEvent,
+  type UdpServerEvent,
+  type UdpServerKeyRejectedEvent,
+  type UdpServerStatistics,
+  connectChatUdp,
+  listenChatUdp,
+} from './chat-udp.js';

@@ -603,6 +603,20 @@ export class ChatServer {
     this.#settle(now);
   }
 
+  /**
+   * For a connection accepted with the `datagram` transport: its session index (the receiver
+   * index its peer's datagrams name) and how many datagrams have authenticated so far (an adapter
+   * takes a new source address for the session only when this count moved). `undefined` for a
+   * stream connection or an unknown id.
+   */
+  datagramSession(
+    connectionId: number,
+  ): { readonly index: number; readonly accepted: number } | undefined {
+    const channel = this.#connections.get(connectionId)?.channel;
+    if (!(channel instanceof DatagramSessionChannel)) return undefined;
+    return { index: channel.localIndex, accepted: channel.datagrams.statistics.accepted };
+  }
+
   /** Whether a connection's socket takes more output now (false while its buffer is full). */
   setWritable(connectionId: number, writable: boolean): void {
     const connection = this.#connection(connectionId);

@@ -1,0 +1,138 @@
+import { createSocket } from 'node:dgram';
+import { type ClientEvent, encodeDiscoveryQuery, nodeCryptoProvider } from '@lanchat/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type ChatUdpClient,
+  type ChatUdpServer,
+  connectChatUdp,
+  listenChatUdp,
+} from './chat-udp.js';
+import { startLossyRelay } from './lossy-relay.js';
+
+const serverKeys = nodeCryptoProvider.generateX25519KeyPair();
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function server(): Promise<ChatUdpServer> {
+  const started = await listenChatUdp({ staticKeyPair: serverKeys, host: '127.0.0.1', port: 0 });
+  cleanups.push(() => started.close());
+  return started;
+}
+
+async function client(
+  port: number,
+  nick: string,
+  serverKey = serverKeys.publicKey,
+): Promise<{ client: ChatUdpClient; events: ClientEvent[]; other: string[] }> {
+  const events: ClientEvent[] = [];
+  const other: string[] = [];
+  const connected = await connectChatUdp({
+    host: '127.0.0.1',
+    port,
+    serverKey,
+    login: { nick },
+    onEvent: (event) => {
+      if (event.type === 'send-error' || event.type === 'server-key-rejected')
+        other.push(event.type);
+      else events.push(event);
+    },
+  });
+  cleanups.push(() => connected.close());
+  return { client: connected, events, other };
+}
+
+function texts(events: ClientEvent[], from: string): string[] {
+  return events.flatMap((event) =>
+    event.type === 'message-received' && event.from === from ? [event.text] : [],
+  );
+}
+
+describe('chat over UDP', () => {
+  it('logs two clients in and carries a room message between them', async () => {
+    const chat = await server();
+    const port = chat.address().port;
+    const alice = await client(port, 'alice');
+    const bob = await client(port, 'bob');
+    await expect.poll(() => alice.client.session.state, { timeout: 10_000 }).toBe('online');
+    await expect.poll(() => bob.client.session.state, { timeout: 10_000 }).toBe('online');
+    alice.client.session.say('lobby', 'hello over udp', Date.now());
+    alice.client.flush();
+    await expect
+      .poll(() => texts(bob.events, 'alice'), { timeout: 10_000 })
+      .toEqual(['hello over udp']);
+    expect(chat.sessionCount).toBe(2);
+  });
+
+  it('delivers 200 lines exactly once and in order through 5% loss, duplication and reordering', async () => {
+    const chat = await server();
+    const relay = await startLossyRelay({
+      target: { host: '127.0.0.1', port: chat.address().port },
+      seed: 42,
+      loss: 0.05,
+      duplication: 0.02,
+      reordering: 0.05,
+    });
+    cleanups.push(() => relay.close());
+    const alice = await client(relay.port, 'alice');
+    const bob = await client(relay.port, 'bob');
+    await expect.poll(() => alice.client.session.state, { timeout: 30_000 }).toBe('online');
+    await expect.poll(() => bob.client.session.state, { timeout: 30_000 }).toBe('online');
+    const lines = Array.from({ length: 200 }, (_, index) => `line ${index}`);
+    // In a few bursts, as people type: not more than a window at once.
+    for (let start = 0; start < lines.length; start += 20) {
+      for (const line of lines.slice(start, start + 20)) {
+        alice.client.session.say('lobby', line, Date.now());
+      }
+      alice.client.flush();
+      await expect
+        .poll(() => texts(bob.events, 'alice').length, { timeout: 30_000 })
+        .toBeGreaterThanOrEqual(start + 20);
+    }
+    expect(texts(bob.events, 'alice')).toEqual(lines);
+    expect(relay.statistics.toServer.dropped + relay.statistics.toClient.dropped).toBeGreaterThan(
+      0,
+    );
+  });
+
+  it('keeps no state for garbage, forged handshakes or unknown sessions, and carries on', async () => {
+    const chat = await server();
+    const port = chat.address().port;
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+    const send = (datagram: Uint8Array): Promise<void> =>
+      new Promise((resolve) => socket.send(datagram, port, '127.0.0.1', () => resolve()));
+    await send(Uint8Array.of(1, 2, 3));
+    await send(encodeDiscoveryQuery('0123456789abcdef'));
+    // A handshake initiation without a valid mac1.
+    const forged = new Uint8Array(120);
+    forged.set([0x4c, 0x43, 1, 1, 0, 0, 0, 0, 7, 0, 0, 0, 0]);
+    await send(forged);
+    // A transport datagram for a session that does not exist.
+    await send(Uint8Array.from([0x4c, 0x43, 1, 4, 0, 0, 0, 9, ...new Uint8Array(40)]));
+    await expect
+      .poll(
+        () =>
+          chat.udpStatistics.malformed +
+          chat.udpStatistics.badMac +
+          chat.udpStatistics.unknownSession,
+        { timeout: 10_000 },
+      )
+      .toBe(4);
+    expect(chat.sessionCount).toBe(0);
+    const alice = await client(port, 'alice');
+    await expect.poll(() => alice.client.session.state, { timeout: 10_000 }).toBe('online');
+  });
+
+  it('a client given another key never gets in: the server drops its handshake after one HMAC', async () => {
+    const chat = await server();
+    const stranger = nodeCryptoProvider.generateX25519KeyPair().publicKey;
+    const mallory = await client(chat.address().port, 'mallory', stranger);
+    await expect.poll(() => chat.udpStatistics.badMac, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(chat.sessionCount).toBe(0);
+    expect(mallory.client.session.state).toBe('handshaking');
+  });
+});

@@ -1,0 +1,520 @@
+/**
+ * The chat over UDP (docs/protocol.md, sections 3 and 7): a server that drives `ChatServer` with
+ * datagram connections, and a client that drives `ChatClient` over one UDP socket.
+ *
+ * The server finds a datagram's session by the receiver index it names, not by its source
+ * address, so a client whose address or port changes keeps its session; the address replies go
+ * to moves only when a datagram from the new one authenticates. A handshake's first message must
+ * carry a valid mac1 (keyed by the server's public key) or it is dropped after one HMAC; under load
+ * (half the pending-handshake bound in use) it must carry a cookie too, and is answered with a
+ * small cookie reply otherwise, before the server keeps any state for it.
+ *
+ * @module
+ */
+
+import { type RemoteInfo, type Socket, createSocket } from 'node:dgram';
+import {
+  ChatClient,
+  type ChatClientOptions,
+  ChatServer,
+  type ChatServerOptions,
+  type ClientEvent,
+  CookieChecker,
+  DEFAULT_MAX_PENDING_CONNECTIONS,
+  InvalidStateError,
+  type LoginDetails,
+  type Secret,
+  type ServerEvent,
+  type ServerStatistics,
+} from '@lanchat/core';
+
+/** Default UDP port of the chat: 9999, the same number as TCP's. */
+export const DEFAULT_UDP_PORT = 9999;
+
+/** Frame types of the datagrams the server routes (protocol section 3 and 7). */
+const HANDSHAKE = 1;
+const TRANSPORT = 4;
+
+/** Checks a login's password. Must not throw. */
+export type UdpLoginVerifier = (user: string, password: Secret) => Promise<boolean>;
+
+/** A send failed (`EMSGSIZE`, an unreachable network...): reported, never swallowed. */
+export interface UdpSendErrorEvent {
+  readonly type: 'send-error';
+  readonly address: string;
+  readonly error: Error;
+}
+
+/** The server proved another key than the one the client was given: the client stopped. */
+export interface UdpServerKeyRejectedEvent {
+  readonly type: 'server-key-rejected';
+  readonly serverKey: Uint8Array;
+}
+
+/** What a {@link ChatUdpServer} reports: the core server's events and send errors. */
+export type UdpServerEvent = ServerEvent | UdpSendErrorEvent;
+
+/** Options of {@link listenChatUdp}. */
+export interface ChatUdpServerOptions extends ChatServerOptions {
+  /** Address to listen on. Default `0.0.0.0`; an IPv6 address listens on IPv6. */
+  readonly host?: string;
+  /** Port; 0 for any free one. Default {@link DEFAULT_UDP_PORT}. */
+  readonly port?: number;
+  /** Checks passwords; required when `accounts` is true. */
+  readonly verifyLogin?: UdpLoginVerifier;
+  /** Receives every event. Must not throw. */
+  readonly onEvent?: (event: UdpServerEvent) => void;
+  /** Aborting closes the server. */
+  readonly signal?: AbortSignal;
+}
+
+interface Peer {
+  readonly id: number;
+  readonly index: number;
+  /** The initiation that opened it (source and sender index), while its handshake runs. */
+  readonly initiation: string;
+  port: number;
+  host: string;
+}
+
+/** What the server dropped before any session saw it. */
+export interface UdpServerStatistics {
+  /** Not a lanchat datagram, or too short to route. */
+  malformed: number;
+  /** For a session index the server does not have. */
+  unknownSession: number;
+  /** First handshake messages without a valid mac1. */
+  badMac: number;
+  /** Cookie replies sent (the server was under load). */
+  cookiesSent: number;
+  /** Sessions whose address moved (an authenticated datagram from a new one). */
+  roamed: number;
+}
+
+function describe(remote: { address: string; port: number }): string {
+  return remote.address.includes(':')
+    ? `[${remote.address}]:${remote.port}`
+    : `${remote.address}:${remote.port}`;
+}
+
+function readUint32(bytes: Uint8Array, at: number): number {
+  return (
+    ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
+  );
+}
+
+/** A chat server on a UDP socket. Made by {@link listenChatUdp}. */
+export class ChatUdpServer {
+  readonly udpStatistics: UdpServerStatistics = {
+    malformed: 0,
+    unknownSession: 0,
+    badMac: 0,
+    cookiesSent: 0,
+    roamed: 0,
+  };
+  readonly #chat: ChatServer;
+  readonly #socket: Socket;
+  readonly #cookies: CookieChecker;
+  readonly #verifyLogin: UdpLoginVerifier | undefined;
+  readonly #onEvent: ((event: UdpServerEvent) => void) | undefined;
+  readonly #maxPending: number;
+  readonly #peers = new Map<number, Peer>();
+  readonly #byIndex = new Map<number, Peer>();
+  readonly #byInitiation = new Map<string, Peer>();
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => {
+    void this.close();
+  };
+  #timer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use {@link listenChatUdp}. */
+  constructor(options: ChatUdpServerOptions, socket: Socket) {
+    if (options.accounts === true && options.verifyLogin === undefined) {
+      throw new InvalidStateError('a server with accounts needs a verifyLogin function');
+    }
+    this.#chat = new ChatServer(options);
+    this.#socket = socket;
+    this.#cookies = new CookieChecker({
+      staticPublicKey: options.staticKeyPair.publicKey,
+      now: Date.now(),
+      ...(options.crypto === undefined ? {} : { crypto: options.crypto }),
+    });
+    this.#verifyLogin = options.verifyLogin;
+    this.#onEvent = options.onEvent;
+    this.#maxPending = options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS;
+    this.#signal = options.signal;
+    socket.on('message', (datagram, remote) => {
+      this.#receive(datagram, remote);
+    });
+    socket.on('error', (error) => {
+      this.#onEvent?.({ type: 'send-error', address: 'socket', error });
+    });
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** The address the server listens on (its `port` is the real one when 0 was asked). */
+  address(): { address: string; port: number } {
+    return this.#socket.address();
+  }
+
+  /** The core server's counters. */
+  get statistics(): ServerStatistics {
+    return this.#chat.statistics;
+  }
+
+  /** Sessions the server holds (handshaking or logged in). */
+  get sessionCount(): number {
+    return this.#peers.size;
+  }
+
+  /**
+   * Shuts down: tells every client, lets the goodbyes go out, and closes the socket. Every listener
+   * and timer is removed. Calling it again returns the same promise.
+   */
+  close(message = 'the server is shutting down'): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#signal?.removeEventListener('abort', this.#onAbort);
+      this.#chat.shutdown(message, Date.now());
+      this.#flush();
+      for (const peer of [...this.#peers.values()]) this.#forget(peer);
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#socket.removeAllListeners('message');
+      this.#socket.close(() => {
+        this.#socket.removeAllListeners('error');
+        resolve();
+      });
+    });
+    return this.#closing;
+  }
+
+  #receive(datagram: Buffer, remote: RemoteInfo): void {
+    if (this.#closing !== undefined) return;
+    const now = Date.now();
+    if (datagram.length < 8 || datagram[0] !== 0x4c || datagram[1] !== 0x43) {
+      this.udpStatistics.malformed++;
+      return;
+    }
+    const type = datagram[3];
+    let peer: Peer | undefined;
+    if (type === HANDSHAKE) {
+      if (datagram.length < 13) {
+        this.udpStatistics.malformed++;
+        return;
+      }
+      const receiver = readUint32(datagram, 9);
+      peer = receiver === 0 ? this.#initiation(datagram, remote, now) : this.#byIndex.get(receiver);
+    } else if (type === TRANSPORT) {
+      peer = this.#byIndex.get(readUint32(datagram, 4));
+    } else {
+      this.udpStatistics.malformed++;
+      return;
+    }
+    if (peer === undefined) {
+      if (type === TRANSPORT || readUint32(datagram, 9) !== 0) this.udpStatistics.unknownSession++;
+      this.#flush();
+      return;
+    }
+    const before = this.#chat.datagramSession(peer.id)?.accepted ?? 0;
+    this.#chat.receive(peer.id, datagram, now);
+    const after = this.#chat.datagramSession(peer.id)?.accepted ?? 0;
+    // The session moves to a new address only on a datagram that authenticated from there.
+    if (after > before && (remote.address !== peer.host || remote.port !== peer.port)) {
+      peer.host = remote.address;
+      peer.port = remote.port;
+      this.udpStatistics.roamed++;
+    }
+    this.#flush();
+  }
+
+  /** A handshake's first message: to its session if it is a repeat, else checked, then accepted. */
+  #initiation(datagram: Buffer, remote: RemoteInfo, now: number): Peer | undefined {
+    const source = describe(remote);
+    const key = `${source}|${readUint32(datagram, 5)}`;
+    const known = this.#byInitiation.get(key);
+    if (known !== undefined) return known;
+    const underLoad = this.#byInitiation.size >= this.#maxPending / 2;
+    const verdict = this.#cookies.check(datagram, source, underLoad, now);
+    if (verdict === 'drop') {
+      this.udpStatistics.badMac++;
+      return undefined;
+    }
+    if (verdict === 'send-cookie') {
+      this.udpStatistics.cookiesSent++;
+      this.#send(
+        this.#cookies.cookieReply(datagram, source, readUint32(datagram, 5), now),
+        remote.port,
+        remote.address,
+      );
+      return undefined;
+    }
+    const id = this.#chat.accept(now, source, remote.address, 'datagram');
+    if (id === undefined) return undefined;
+    const session = this.#chat.datagramSession(id)!;
+    const peer: Peer = {
+      id,
+      index: session.index,
+      initiation: key,
+      host: remote.address,
+      port: remote.port,
+    };
+    this.#peers.set(id, peer);
+    this.#byIndex.set(peer.index, peer);
+    this.#byInitiation.set(key, peer);
+    return peer;
+  }
+
+  #flush(): void {
+    this.#drainEvents();
+    for (let out = this.#chat.pollTransmit(); out !== undefined; out = this.#chat.pollTransmit()) {
+      const peer = this.#peers.get(out.connection);
+      if (peer !== undefined) this.#send(out.data, peer.port, peer.host);
+    }
+    this.#drainEvents();
+    this.#armTimer();
+  }
+
+  #send(data: Uint8Array, port: number, host: string): void {
+    this.#socket.send(data, port, host, (error) => {
+      if (error !== null) {
+        this.#onEvent?.({ type: 'send-error', address: describe({ address: host, port }), error });
+      }
+    });
+  }
+
+  #drainEvents(): void {
+    for (let event = this.#chat.nextEvent(); event !== undefined; event = this.#chat.nextEvent()) {
+      switch (event.type) {
+        case 'login-requested':
+          this.#verify(event.connection, event.user, event.password);
+          break;
+        case 'connection-ending': {
+          const peer = this.#peers.get(event.connection);
+          if (peer !== undefined) {
+            // What is left goes out (best effort: a datagram session has no end to wait for).
+            for (
+              let data = this.#chat.pollTransmitFor(peer.id);
+              data !== undefined;
+              data = this.#chat.pollTransmitFor(peer.id)
+            ) {
+              this.#send(data, peer.port, peer.host);
+            }
+            this.#forget(peer);
+          }
+          break;
+        }
+        case 'user-logged-in': {
+          // The handshake is over: a repeated first message can no longer reach this session.
+          const peer = this.#peers.get(event.connection);
+          if (peer !== undefined) this.#byInitiation.delete(peer.initiation);
+          break;
+        }
+        default:
+          break;
+      }
+      this.#onEvent?.(event);
+    }
+  }
+
+  #forget(peer: Peer): void {
+    this.#peers.delete(peer.id);
+    this.#byIndex.delete(peer.index);
+    this.#byInitiation.delete(peer.initiation);
+    this.#chat.connectionClosed(peer.id, Date.now());
+  }
+
+  #verify(id: number, user: string, password: Secret): void {
+    const verify = this.#verifyLogin;
+    if (verify === undefined) return;
+    verify(user, password).then(
+      (accepted) => {
+        if (!this.#peers.has(id)) return;
+        this.#chat.completeLogin(id, accepted, Date.now());
+        this.#flush();
+      },
+      () => {
+        if (!this.#peers.has(id)) return;
+        this.#chat.completeLogin(id, false, Date.now());
+        this.#flush();
+      },
+    );
+  }
+
+  #armTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#closing !== undefined) return;
+    const deadline = this.#chat.pollTimeout();
+    if (deadline === undefined) return;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#chat.handleTimeout(Date.now());
+        this.#flush();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+  }
+}
+
+/** Starts a chat server on a UDP socket; resolves once it is bound. */
+export async function listenChatUdp(options: ChatUdpServerOptions): Promise<ChatUdpServer> {
+  const host = options.host ?? '0.0.0.0';
+  const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(options.port ?? DEFAULT_UDP_PORT, host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  try {
+    return new ChatUdpServer(options, socket);
+  } catch (error) {
+    socket.close();
+    throw error;
+  }
+}
+
+/** Options of {@link connectChatUdp}. */
+export interface ChatUdpClientOptions extends Omit<ChatClientOptions, 'now' | 'transport'> {
+  readonly host: string;
+  /** Default {@link DEFAULT_UDP_PORT}. */
+  readonly port?: number;
+  /** The server's static public key (pinned, or from discovery): required over UDP. */
+  readonly serverKey: Uint8Array;
+  /** What to log in with, once the server has proven its key. */
+  readonly login: LoginDetails;
+  /** Receives every event of the session. Must not throw. */
+  readonly onEvent: (event: ClientEvent | UdpSendErrorEvent | UdpServerKeyRejectedEvent) => void;
+  /** Aborting closes the client at once. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A chat client on a UDP socket. Made by {@link connectChatUdp}. It proves the server holds the
+ * key it was given before sending any credential: a server that presents another key is left at
+ * once (`session-closed`, reason `protocol-error`).
+ */
+export class ChatUdpClient {
+  readonly #client: ChatClient;
+  readonly #socket: Socket;
+  readonly #options: ChatUdpClientOptions;
+  readonly #onAbort = (): void => {
+    void this.close();
+  };
+  #timer: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
+
+  /** @internal Use {@link connectChatUdp}. */
+  constructor(options: ChatUdpClientOptions, socket: Socket) {
+    this.#options = options;
+    this.#socket = socket;
+    this.#client = new ChatClient({ ...options, now: Date.now(), transport: 'datagram' });
+    socket.on('message', (datagram) => {
+      this.#client.receive(datagram, Date.now());
+      this.#flush();
+    });
+    socket.on('error', (error) => {
+      this.#options.onEvent({ type: 'send-error', address: 'socket', error });
+    });
+    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#flush();
+  }
+
+  /** The session (to send messages, join rooms...). Call {@link flush} after using it. */
+  get session(): ChatClient {
+    return this.#client;
+  }
+
+  /** Sends what the session queued. */
+  flush(): void {
+    this.#flush();
+  }
+
+  /** Says goodbye (best effort over UDP) and closes the socket. */
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      this.#options.signal?.removeEventListener('abort', this.#onAbort);
+      if (this.#client.state === 'online') this.#client.bye(Date.now());
+      this.#flush();
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#socket.removeAllListeners('message');
+      this.#socket.close(() => {
+        this.#socket.removeAllListeners('error');
+        resolve();
+      });
+    });
+    return this.#closed;
+  }
+
+  #flush(): void {
+    const now = Date.now();
+    for (let event = this.#client.nextEvent(); event !== undefined;) {
+      if (event.type === 'server-identified') {
+        this.#options.onEvent(event);
+        if (sameKey(event.serverKey, this.#options.serverKey)) {
+          this.#client.login(this.#options.login, now);
+        } else {
+          // Nothing more goes to a server that is not the one expected, no credential above all.
+          this.#options.onEvent({ type: 'server-key-rejected', serverKey: event.serverKey });
+          void this.close();
+          return;
+        }
+        event = this.#client.nextEvent();
+        continue;
+      }
+      this.#options.onEvent(event);
+      event = this.#client.nextEvent();
+    }
+    if (this.#closed === undefined || this.#client.state !== 'closed') {
+      for (let data = this.#client.pollTransmit(); data !== undefined;) {
+        this.#socket.send(data, (error) => {
+          if (error !== null) {
+            this.#options.onEvent({
+              type: 'send-error',
+              address: `${this.#options.host}:${this.#options.port ?? DEFAULT_UDP_PORT}`,
+              error,
+            });
+          }
+        });
+        data = this.#client.pollTransmit();
+      }
+    }
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const deadline = this.#client.pollTimeout();
+    if (deadline !== undefined && this.#closed === undefined) {
+      this.#timer = setTimeout(
+        () => {
+          this.#timer = undefined;
+          this.#client.handleTimeout(Date.now());
+          this.#flush();
+        },
+        Math.max(0, deadline - now),
+      );
+    }
+  }
+}
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let index = 0; index < a.length; index++) difference |= a[index]! ^ b[index]!;
+  return difference === 0;
+}
+
+/** Connects a chat client over UDP; resolves once its socket is connected (the handshake follows). */
+export async function connectChatUdp(options: ChatUdpClientOptions): Promise<ChatUdpClient> {
+  const socket = createSocket({ type: options.host.includes(':') ? 'udp6' : 'udp4' });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.connect(options.port ?? DEFAULT_UDP_PORT, options.host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  return new ChatUdpClient(options, socket);
+}
