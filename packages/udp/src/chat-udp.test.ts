@@ -97,6 +97,34 @@ describe('chat over UDP', () => {
     );
   });
 
+  it('keeps a session whose client changes address, once a datagram from the new one authenticates', async () => {
+    const chat = await server();
+    const relay = await startLossyRelay({
+      target: { host: '127.0.0.1', port: chat.address().port },
+      seed: 3,
+    });
+    cleanups.push(() => relay.close());
+    const alice = await client(relay.port, 'alice');
+    const bob = await client(chat.address().port, 'bob');
+    await expect.poll(() => alice.client.session.state, { timeout: 10_000 }).toBe('online');
+    await expect.poll(() => bob.client.session.state, { timeout: 10_000 }).toBe('online');
+    // Alice's datagrams now reach the server from another port.
+    await relay.rebind();
+    alice.client.session.say('lobby', 'from my new address', Date.now());
+    alice.client.flush();
+    await expect
+      .poll(() => texts(bob.events, 'alice'), { timeout: 10_000 })
+      .toEqual(['from my new address']);
+    expect(chat.udpStatistics.roamed).toBe(1);
+    // Answers follow her: bob's reply reaches her at the new address.
+    bob.client.session.say('lobby', 'welcome back', Date.now());
+    bob.client.flush();
+    await expect
+      .poll(() => texts(alice.events, 'bob'), { timeout: 10_000 })
+      .toEqual(['welcome back']);
+    expect(chat.sessionCount).toBe(2);
+  });
+
   it('keeps no state for garbage, forged handshakes or unknown sessions, and carries on', async () => {
     const chat = await server();
     const port = chat.address().port;

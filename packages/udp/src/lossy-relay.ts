@@ -48,6 +48,11 @@ export interface LossyRelay {
     readonly toServer: Readonly<LossyRelayStatistics>;
     readonly toClient: Readonly<LossyRelayStatistics>;
   };
+  /**
+   * Drops every client's upstream socket: the next datagram of each leaves from a new port, as
+   * after a NAT rebinding or a client changing network.
+   */
+  rebind(): Promise<void>;
   /** Closes every socket and cancels held datagrams. */
   close(): Promise<void>;
 }
@@ -149,6 +154,11 @@ export async function startLossyRelay(options: LossyRelayOptions): Promise<Lossy
   return {
     port: front.address().port,
     statistics,
+    rebind: async () => {
+      const old = [...upstreams.values()];
+      upstreams.clear();
+      await Promise.all(old.map(closeSocket));
+    },
     close: async () => {
       if (closed) return;
       closed = true;
