@@ -102,11 +102,15 @@ function jsonLine(event: OutputEvent | Readonly<Record<string, unknown>>): strin
  * Looks for servers on the LAN and prints them: a numbered list, or in --json mode one
  * `server-found` line per server and a `discovered` line at the end. Exit 0 if any answered.
  */
-async function discoverCommand(options: DiscoverOptions, json: boolean): Promise<number> {
+async function discoverCommand(
+  hosts: readonly string[],
+  options: DiscoverOptions,
+  json: boolean,
+): Promise<number> {
   const configDir = await ensureConfigDir(resolveConfigDir(options.configDir));
   const knownHosts = await KnownHosts.open(path.join(configDir, KNOWN_HOSTS_FILE_NAME));
   const servers = reachableServers(
-    await discoverServers({ timeout: options.timeout, port: options.discoveryPort }),
+    await discoverServers({ timeout: options.timeout, port: options.discoveryPort, hosts }),
   );
   if (json) {
     for (const server of servers) {
@@ -376,6 +380,7 @@ export function createProgram(): Command {
   program
     .command('discover')
     .description('list the lanchat servers of the local network (exit 1 if none answers)')
+    .argument('[host...]', 'also ask these hosts directly (servers multicast does not reach)')
     .option('--timeout <ms>', 'how long to wait for answers', parseTimeout, 2000)
     .option(
       '--discovery-port <port>',
@@ -384,8 +389,9 @@ export function createProgram(): Command {
       DEFAULT_DISCOVERY_PORT,
     )
     .option('--config-dir <dir>', 'where known_hosts is kept (default: $XDG_CONFIG_HOME/lanchat)')
-    .action(async (options: DiscoverOptions) => {
+    .action(async (hosts: string[], options: DiscoverOptions) => {
       process.exitCode = await discoverCommand(
+        hosts,
         options,
         program.opts<{ json?: boolean }>().json === true,
       );

@@ -107,6 +107,24 @@ describe('LAN discovery on loopback', () => {
     expect(servers.map((server) => server.name)).toEqual(['sturdy']);
   });
 
+  it('asks a named host directly, by unicast, without multicast or broadcast', async () => {
+    const { announcer } = await announce('Direct');
+    const controller = new AbortController();
+    const servers = await discoverServers({
+      port: announcer.port,
+      interfaces: [],
+      hosts: ['127.0.0.1'],
+      timeout: 10_000,
+      signal: controller.signal,
+      onServer: () => {
+        controller.abort();
+      },
+    });
+    expect(servers.map((server) => [server.name, server.addresses])).toEqual([
+      ['Direct', ['127.0.0.1']],
+    ]);
+  });
+
   it('stops answering once closed, and an abort ends a search at once', async () => {
     const { announcer } = await announce('closing');
     await announcer.close();

@@ -82,6 +82,12 @@ export interface DiscoverServersOptions extends DiscoveryNetworkOptions {
   readonly signal?: AbortSignal;
   /** Reports a send or socket error on an interface. The search carries on on the others. */
   readonly onError?: (error: Error) => void;
+  /**
+   * Hosts (IPv4 addresses or names) to ask directly as well, by unicast to their discovery
+   * port: for servers that multicast and broadcast do not reach (another subnet, a network that
+   * filters them). With `interfaces: []`, only these are asked.
+   */
+  readonly hosts?: readonly string[];
 }
 
 /** Default time {@link discoverServers} listens: 2 s (the last query goes out after 1 s). */
@@ -306,7 +312,19 @@ export async function discoverServers(
   }
   const browser = new DiscoveryBrowser({ now: Date.now() });
   if (options.signal?.aborted === true) return browser.servers;
-  const senders = await openSenders(discoveryInterfaces(options.interfaces), onError);
+  const senders = await openSenders(
+    options.interfaces?.length === 0 ? [] : discoveryInterfaces(options.interfaces),
+    onError,
+  );
+  // Direct questions leave from a socket of their own, routed as the system sees fit.
+  const hosts = options.hosts ?? [];
+  if (hosts.length > 0) {
+    const socket = createSocket({ type: 'udp4' });
+    socket.on('error', onError);
+    await bind(socket, 0);
+    senders.push({ socket, network: { address: '0.0.0.0', broadcast: undefined } });
+  }
+  const direct = hosts.length > 0 ? senders.at(-1)!.socket : undefined;
 
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
@@ -330,7 +348,14 @@ export async function discoverServers(
         output !== undefined;
         output = browser.pollTransmit(now)
       ) {
-        sendEveryone(senders, output.datagram, port, group, broadcast);
+        sendEveryone(
+          direct === undefined ? senders : senders.slice(0, -1),
+          output.datagram,
+          port,
+          group,
+          broadcast,
+        );
+        for (const host of hosts) sendTo(direct!, output.datagram, port, host);
       }
       for (let event = browser.nextEvent(); event !== undefined; event = browser.nextEvent()) {
         options.onServer?.(event.server);
