@@ -263,6 +263,7 @@ export {
 } from './session/session-options.js';
 export * from './session/session-messages.js';
 export * from './session/chat-server.js';
+export type { ServerTransport } from './session/server-transport.js';
 export * from './session/chat-client.js';
 export * from './transfer/transfer-messages.js';
 export {

@@ -12,6 +12,7 @@ import {
   type Secret,
   type ServerEvent,
   type ServerStatistics,
+  type ServerTransport,
   checkLimit,
 } from '@lanchat/core';
 
@@ -58,6 +59,11 @@ export interface ChatTcpServerOptions extends ChatServerOptions {
   readonly signal?: AbortSignal;
   /** Default {@link DEFAULT_END_TIMEOUT}. */
   readonly endTimeout?: number;
+  /**
+   * Transports served beside TCP on the same chat (`udpTransport()` of @lanchat/udp): their
+   * users meet TCP's in the same rooms. Started by {@link listenChat}, closed with the server.
+   */
+  readonly transports?: readonly ServerTransport[];
 }
 
 interface Connection {
@@ -89,6 +95,7 @@ export class ChatTcpServer {
   readonly #verifyLogin: LoginVerifier | undefined;
   readonly #onEvent: ((event: TcpServerEvent) => void) | undefined;
   readonly #endTimeout: number;
+  readonly #transports: readonly ServerTransport[];
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = (): void => {
     void this.close();
@@ -116,6 +123,7 @@ export class ChatTcpServer {
       600_000,
     );
     this.#signal = options.signal;
+    this.#transports = options.transports ?? [];
     server.on('connection', (socket) => {
       this.#accept(socket);
     });
@@ -123,6 +131,17 @@ export class ChatTcpServer {
       this.#emit({ type: 'socket-error', connection: undefined, address: 'listener', error });
     });
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** @internal Starts the other transports ({@link listenChat} does, once TCP listens). */
+  async startTransports(): Promise<void> {
+    await Promise.all(
+      this.#transports.map((transport) =>
+        transport.start(this.#chat, () => {
+          this.#scheduleFlush();
+        }),
+      ),
+    );
   }
 
   /** The address the server listens on (its `port` is the real one when 0 was asked). */
@@ -168,7 +187,11 @@ export class ChatTcpServer {
       this.#chat.shutdown(message, Date.now());
       this.#flush();
       this.#checkAllClosed();
-      void Promise.all([listening, sockets]).then(() => {
+      void Promise.all([
+        listening,
+        sockets,
+        ...this.#transports.map((transport) => transport.close()),
+      ]).then(() => {
         this.#clearTimer();
         if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
         this.#flushScheduled = undefined;
@@ -243,7 +266,10 @@ export class ChatTcpServer {
     const corked = new Set<Socket>();
     for (let out = this.#chat.pollTransmit(); out !== undefined; out = this.#chat.pollTransmit()) {
       const connection = this.#connections.get(out.connection);
-      if (connection === undefined) continue;
+      if (connection === undefined) {
+        this.#transportOf(out.connection)?.send(out.connection, out.data);
+        continue;
+      }
       const socket = connection.socket;
       if (!corked.has(socket)) {
         socket.cork();
@@ -268,13 +294,28 @@ export class ChatTcpServer {
           this.#verify(event.connection, event.user, event.password);
           break;
         case 'connection-ending':
-          this.#endConnection(event.connection, event.graceful);
+          if (this.#connections.has(event.connection)) {
+            this.#endConnection(event.connection, event.graceful);
+          } else {
+            this.#transportOf(event.connection)?.end(event.connection);
+          }
           break;
         default:
           break;
       }
+      for (const transport of this.#transports) transport.notify(event);
       this.#emit(event);
     }
+  }
+
+  /** The other transport a connection belongs to, if it is not a TCP one. */
+  #transportOf(id: number): ServerTransport | undefined {
+    return this.#transports.find((transport) => transport.owns(id));
+  }
+
+  /** Whether the connection is still there, on TCP or another transport. */
+  #has(id: number): boolean {
+    return this.#connections.has(id) || this.#transportOf(id) !== undefined;
   }
 
   #verify(id: number, user: string, password: Secret): void {
@@ -282,12 +323,12 @@ export class ChatTcpServer {
     if (verify === undefined) return;
     verify(user, password).then(
       (accepted) => {
-        if (!this.#connections.has(id)) return;
+        if (!this.#has(id)) return;
         this.#chat.completeLogin(id, accepted, Date.now());
         this.#flush();
       },
       () => {
-        if (!this.#connections.has(id)) return;
+        if (!this.#has(id)) return;
         this.#chat.completeLogin(id, false, Date.now());
         this.#flush();
       },
@@ -377,5 +418,11 @@ export async function listenChat(options: ChatTcpServerOptions): Promise<ChatTcp
     server.once('listening', onListening);
     server.listen({ host: options.host ?? '::', port: options.port ?? DEFAULT_PORT });
   });
+  try {
+    await chat.startTransports();
+  } catch (error) {
+    await chat.close();
+    throw error;
+  }
   return chat;
 }

@@ -6,6 +6,7 @@ import {
   type ChatUdpServer,
   connectChatUdp,
   listenChatUdp,
+  udpTransport,
 } from './chat-udp.js';
 import { startLossyRelay } from './lossy-relay.js';
 
@@ -162,5 +163,41 @@ describe('chat over UDP', () => {
     await expect.poll(() => chat.udpStatistics.badMac, { timeout: 10_000 }).toBeGreaterThan(0);
     expect(chat.sessionCount).toBe(0);
     expect(mallory.client.session.state).toBe('handshaking');
+  });
+});
+
+describe('TCP and UDP on one server', () => {
+  it('puts a UDP user and a TCP user in the same rooms', async () => {
+    const { connectChat, listenChat } = await import('@lanchat/tcp');
+    const transport = udpTransport({ host: '127.0.0.1', port: 0 });
+    const both = await listenChat({
+      staticKeyPair: serverKeys,
+      host: '127.0.0.1',
+      port: 0,
+      transports: [transport],
+    });
+    cleanups.push(() => both.close());
+    const tcpEvents: string[] = [];
+    const tcp = connectChat({
+      host: '127.0.0.1',
+      port: both.address().port,
+      login: { nick: 'tina' },
+      reconnect: false,
+      onEvent: (event) => {
+        if (event.type === 'message-received') tcpEvents.push(`${event.from}: ${event.text}`);
+      },
+    });
+    cleanups.push(() => tcp.bye());
+    const udp = await client(transport.address().port, 'ulla');
+    await expect.poll(() => udp.client.session.state, { timeout: 10_000 }).toBe('online');
+    await expect.poll(() => both.statistics.users, { timeout: 10_000 }).toBe(2);
+    udp.client.session.say('lobby', 'hello from udp', Date.now());
+    udp.client.flush();
+    await expect.poll(() => tcpEvents, { timeout: 10_000 }).toEqual(['ulla: hello from udp']);
+    tcp.say('lobby', 'hello from tcp');
+    await expect
+      .poll(() => texts(udp.events, 'tina'), { timeout: 10_000 })
+      .toEqual(['hello from tcp']);
+    expect(transport.sessionCount).toBe(1);
   });
 });

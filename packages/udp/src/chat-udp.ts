@@ -26,6 +26,7 @@ import {
   type Secret,
   type ServerEvent,
   type ServerStatistics,
+  type ServerTransport,
 } from '@lanchat/core';
 
 /** Default UDP port of the chat: 9999, the same number as TCP's. */
@@ -54,12 +55,24 @@ export interface UdpServerKeyRejectedEvent {
 /** What a {@link ChatUdpServer} reports: the core server's events and send errors. */
 export type UdpServerEvent = ServerEvent | UdpSendErrorEvent;
 
-/** Options of {@link listenChatUdp}. */
-export interface ChatUdpServerOptions extends ChatServerOptions {
+/** Options of {@link udpTransport}. */
+export interface UdpTransportOptions {
   /** Address to listen on. Default `0.0.0.0`; an IPv6 address listens on IPv6. */
   readonly host?: string;
   /** Port; 0 for any free one. Default {@link DEFAULT_UDP_PORT}. */
   readonly port?: number;
+  /**
+   * Handshakes in progress past which cookies are required. Default half of the server's
+   * default `maxPendingConnections` (128).
+   */
+  readonly loadThreshold?: number;
+  /** Told of send and socket errors. Must not throw. */
+  readonly onError?: (event: UdpSendErrorEvent) => void;
+}
+
+/** Options of {@link listenChatUdp}. */
+export interface ChatUdpServerOptions
+  extends ChatServerOptions, Omit<UdpTransportOptions, 'onError'> {
   /** Checks passwords; required when `accounts` is true. */
   readonly verifyLogin?: UdpLoginVerifier;
   /** Receives every event. Must not throw. */
@@ -103,155 +116,189 @@ function readUint32(bytes: Uint8Array, at: number): number {
   );
 }
 
-/** A chat server on a UDP socket. Made by {@link listenChatUdp}. */
-export class ChatUdpServer {
-  readonly udpStatistics: UdpServerStatistics = {
+/**
+ * The chat's UDP socket, as a transport of a server that shares one `ChatServer` with others
+ * (`listenChat({ transports: [udpTransport()] })` in @lanchat/tcp), or alone ({@link listenChatUdp}).
+ */
+export class UdpTransport implements ServerTransport {
+  readonly statistics: UdpServerStatistics = {
     malformed: 0,
     unknownSession: 0,
     badMac: 0,
     cookiesSent: 0,
     roamed: 0,
   };
-  readonly #chat: ChatServer;
-  readonly #socket: Socket;
-  readonly #cookies: CookieChecker;
-  readonly #verifyLogin: UdpLoginVerifier | undefined;
-  readonly #onEvent: ((event: UdpServerEvent) => void) | undefined;
-  readonly #maxPending: number;
+  readonly #options: UdpTransportOptions;
   readonly #peers = new Map<number, Peer>();
   readonly #byIndex = new Map<number, Peer>();
   readonly #byInitiation = new Map<string, Peer>();
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort = (): void => {
-    void this.close();
-  };
-  #timer: NodeJS.Timeout | undefined;
-  #closing: Promise<void> | undefined;
+  #socket: Socket | undefined;
+  #chat: ChatServer | undefined;
+  #cookies: CookieChecker | undefined;
+  #changed: () => void = () => undefined;
+  #closed = false;
 
-  /** @internal Use {@link listenChatUdp}. */
-  constructor(options: ChatUdpServerOptions, socket: Socket) {
-    if (options.accounts === true && options.verifyLogin === undefined) {
-      throw new InvalidStateError('a server with accounts needs a verifyLogin function');
-    }
-    this.#chat = new ChatServer(options);
-    this.#socket = socket;
-    this.#cookies = new CookieChecker({
-      staticPublicKey: options.staticKeyPair.publicKey,
-      now: Date.now(),
-      ...(options.crypto === undefined ? {} : { crypto: options.crypto }),
-    });
-    this.#verifyLogin = options.verifyLogin;
-    this.#onEvent = options.onEvent;
-    this.#maxPending = options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS;
-    this.#signal = options.signal;
-    socket.on('message', (datagram, remote) => {
-      this.#receive(datagram, remote);
-    });
-    socket.on('error', (error) => {
-      this.#onEvent?.({ type: 'send-error', address: 'socket', error });
-    });
-    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  constructor(options: UdpTransportOptions = {}) {
+    this.#options = options;
   }
 
-  /** The address the server listens on (its `port` is the real one when 0 was asked). */
+  /** The address it listens on, once started. */
   address(): { address: string; port: number } {
+    if (this.#socket === undefined)
+      throw new InvalidStateError('the UDP transport has not started');
     return this.#socket.address();
   }
 
-  /** The core server's counters. */
-  get statistics(): ServerStatistics {
-    return this.#chat.statistics;
-  }
-
-  /** Sessions the server holds (handshaking or logged in). */
+  /** Sessions it holds (handshaking or logged in). */
   get sessionCount(): number {
     return this.#peers.size;
   }
 
-  /**
-   * Shuts down: tells every client, lets the goodbyes go out, and closes the socket. Every listener
-   * and timer is removed. Calling it again returns the same promise.
-   */
-  close(message = 'the server is shutting down'): Promise<void> {
-    this.#closing ??= new Promise<void>((resolve) => {
-      this.#signal?.removeEventListener('abort', this.#onAbort);
-      this.#chat.shutdown(message, Date.now());
-      this.#flush();
-      for (const peer of [...this.#peers.values()]) this.#forget(peer);
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#socket.removeAllListeners('message');
-      this.#socket.close(() => {
-        this.#socket.removeAllListeners('error');
+  async start(chat: ChatServer, changed: () => void): Promise<void> {
+    if (this.#socket !== undefined) throw new InvalidStateError('the UDP transport has started');
+    const host = this.#options.host ?? '0.0.0.0';
+    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(this.#options.port ?? DEFAULT_UDP_PORT, host, () => {
+        socket.off('error', reject);
         resolve();
       });
     });
-    return this.#closing;
+    this.#socket = socket;
+    this.#chat = chat;
+    this.#changed = changed;
+    this.#cookies = new CookieChecker({ staticPublicKey: chat.publicKey, now: Date.now() });
+    socket.on('message', (datagram, remote) => {
+      this.#receive(datagram, remote);
+    });
+    socket.on('error', (error) => {
+      this.#options.onError?.({ type: 'send-error', address: 'socket', error });
+    });
+  }
+
+  owns(connection: number): boolean {
+    return this.#peers.has(connection);
+  }
+
+  send(connection: number, data: Uint8Array): void {
+    const peer = this.#peers.get(connection);
+    if (peer !== undefined) this.#send(data, peer.port, peer.host);
+  }
+
+  end(connection: number): void {
+    const peer = this.#peers.get(connection);
+    const chat = this.#chat;
+    if (peer === undefined || chat === undefined) return;
+    // What is left goes out (best effort: a datagram session has no end to wait for).
+    for (let data = chat.pollTransmitFor(peer.id); data !== undefined;) {
+      this.#send(data, peer.port, peer.host);
+      data = chat.pollTransmitFor(peer.id);
+    }
+    this.#forget(peer);
+  }
+
+  notify(event: ServerEvent): void {
+    if (event.type === 'user-logged-in') {
+      // The handshake is over: a repeated first message can no longer reach this session.
+      const peer = this.#peers.get(event.connection);
+      if (peer !== undefined) this.#byInitiation.delete(peer.initiation);
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    for (const peer of [...this.#peers.values()]) this.#forget(peer);
+    const socket = this.#socket;
+    if (socket === undefined) return Promise.resolve();
+    socket.removeAllListeners('message');
+    return new Promise<void>((resolve) => {
+      socket.close(() => {
+        socket.removeAllListeners('error');
+        resolve();
+      });
+    });
   }
 
   #receive(datagram: Buffer, remote: RemoteInfo): void {
-    if (this.#closing !== undefined) return;
+    const chat = this.#chat;
+    if (this.#closed || chat === undefined) return;
     const now = Date.now();
     if (datagram.length < 8 || datagram[0] !== 0x4c || datagram[1] !== 0x43) {
-      this.udpStatistics.malformed++;
+      this.statistics.malformed++;
       return;
     }
     const type = datagram[3];
     let peer: Peer | undefined;
     if (type === HANDSHAKE) {
       if (datagram.length < 13) {
-        this.udpStatistics.malformed++;
+        this.statistics.malformed++;
         return;
       }
       const receiver = readUint32(datagram, 9);
-      peer = receiver === 0 ? this.#initiation(datagram, remote, now) : this.#byIndex.get(receiver);
+      peer =
+        receiver === 0
+          ? this.#initiation(chat, datagram, remote, now)
+          : this.#byIndex.get(receiver);
+      if (peer === undefined && receiver !== 0) this.statistics.unknownSession++;
     } else if (type === TRANSPORT) {
       peer = this.#byIndex.get(readUint32(datagram, 4));
+      if (peer === undefined) this.statistics.unknownSession++;
     } else {
-      this.udpStatistics.malformed++;
+      this.statistics.malformed++;
       return;
     }
     if (peer === undefined) {
-      if (type === TRANSPORT || readUint32(datagram, 9) !== 0) this.udpStatistics.unknownSession++;
-      this.#flush();
+      this.#changed();
       return;
     }
-    const before = this.#chat.datagramSession(peer.id)?.accepted ?? 0;
-    this.#chat.receive(peer.id, datagram, now);
-    const after = this.#chat.datagramSession(peer.id)?.accepted ?? 0;
+    const before = chat.datagramSession(peer.id)?.accepted ?? 0;
+    chat.receive(peer.id, datagram, now);
+    const after = chat.datagramSession(peer.id)?.accepted ?? 0;
     // The session moves to a new address only on a datagram that authenticated from there.
     if (after > before && (remote.address !== peer.host || remote.port !== peer.port)) {
       peer.host = remote.address;
       peer.port = remote.port;
-      this.udpStatistics.roamed++;
+      this.statistics.roamed++;
     }
-    this.#flush();
+    this.#changed();
   }
 
   /** A handshake's first message: to its session if it is a repeat, else checked, then accepted. */
-  #initiation(datagram: Buffer, remote: RemoteInfo, now: number): Peer | undefined {
+  #initiation(
+    chat: ChatServer,
+    datagram: Buffer,
+    remote: RemoteInfo,
+    now: number,
+  ): Peer | undefined {
     const source = describe(remote);
     const key = `${source}|${readUint32(datagram, 5)}`;
     const known = this.#byInitiation.get(key);
     if (known !== undefined) return known;
-    const underLoad = this.#byInitiation.size >= this.#maxPending / 2;
-    const verdict = this.#cookies.check(datagram, source, underLoad, now);
+    const threshold = this.#options.loadThreshold ?? DEFAULT_MAX_PENDING_CONNECTIONS / 2;
+    const verdict = this.#cookies!.check(
+      datagram,
+      source,
+      this.#byInitiation.size >= threshold,
+      now,
+    );
     if (verdict === 'drop') {
-      this.udpStatistics.badMac++;
+      this.statistics.badMac++;
       return undefined;
     }
     if (verdict === 'send-cookie') {
-      this.udpStatistics.cookiesSent++;
+      this.statistics.cookiesSent++;
       this.#send(
-        this.#cookies.cookieReply(datagram, source, readUint32(datagram, 5), now),
+        this.#cookies!.cookieReply(datagram, source, readUint32(datagram, 5), now),
         remote.port,
         remote.address,
       );
       return undefined;
     }
-    const id = this.#chat.accept(now, source, remote.address, 'datagram');
+    const id = chat.accept(now, source, remote.address, 'datagram');
     if (id === undefined) return undefined;
-    const session = this.#chat.datagramSession(id)!;
+    const session = chat.datagramSession(id)!;
     const peer: Peer = {
       id,
       index: session.index,
@@ -265,63 +312,117 @@ export class ChatUdpServer {
     return peer;
   }
 
-  #flush(): void {
-    this.#drainEvents();
-    for (let out = this.#chat.pollTransmit(); out !== undefined; out = this.#chat.pollTransmit()) {
-      const peer = this.#peers.get(out.connection);
-      if (peer !== undefined) this.#send(out.data, peer.port, peer.host);
-    }
-    this.#drainEvents();
-    this.#armTimer();
-  }
-
   #send(data: Uint8Array, port: number, host: string): void {
-    this.#socket.send(data, port, host, (error) => {
+    this.#socket?.send(data, port, host, (error) => {
       if (error !== null) {
-        this.#onEvent?.({ type: 'send-error', address: describe({ address: host, port }), error });
+        this.#options.onError?.({
+          type: 'send-error',
+          address: describe({ address: host, port }),
+          error,
+        });
       }
     });
-  }
-
-  #drainEvents(): void {
-    for (let event = this.#chat.nextEvent(); event !== undefined; event = this.#chat.nextEvent()) {
-      switch (event.type) {
-        case 'login-requested':
-          this.#verify(event.connection, event.user, event.password);
-          break;
-        case 'connection-ending': {
-          const peer = this.#peers.get(event.connection);
-          if (peer !== undefined) {
-            // What is left goes out (best effort: a datagram session has no end to wait for).
-            for (
-              let data = this.#chat.pollTransmitFor(peer.id);
-              data !== undefined;
-              data = this.#chat.pollTransmitFor(peer.id)
-            ) {
-              this.#send(data, peer.port, peer.host);
-            }
-            this.#forget(peer);
-          }
-          break;
-        }
-        case 'user-logged-in': {
-          // The handshake is over: a repeated first message can no longer reach this session.
-          const peer = this.#peers.get(event.connection);
-          if (peer !== undefined) this.#byInitiation.delete(peer.initiation);
-          break;
-        }
-        default:
-          break;
-      }
-      this.#onEvent?.(event);
-    }
   }
 
   #forget(peer: Peer): void {
     this.#peers.delete(peer.id);
     this.#byIndex.delete(peer.index);
     this.#byInitiation.delete(peer.initiation);
-    this.#chat.connectionClosed(peer.id, Date.now());
+    this.#chat?.connectionClosed(peer.id, Date.now());
+  }
+}
+
+/** The chat's UDP socket as a transport of another server (see {@link UdpTransport}). */
+export function udpTransport(options: UdpTransportOptions = {}): UdpTransport {
+  return new UdpTransport(options);
+}
+
+/** A chat server on a UDP socket alone. Made by {@link listenChatUdp}. */
+export class ChatUdpServer {
+  readonly #chat: ChatServer;
+  readonly #transport: UdpTransport;
+  readonly #verifyLogin: UdpLoginVerifier | undefined;
+  readonly #onEvent: ((event: UdpServerEvent) => void) | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => {
+    void this.close();
+  };
+  #timer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use {@link listenChatUdp}. */
+  constructor(options: ChatUdpServerOptions, transport: UdpTransport) {
+    if (options.accounts === true && options.verifyLogin === undefined) {
+      throw new InvalidStateError('a server with accounts needs a verifyLogin function');
+    }
+    this.#chat = new ChatServer(options);
+    this.#transport = transport;
+    this.#verifyLogin = options.verifyLogin;
+    this.#onEvent = options.onEvent;
+    this.#signal = options.signal;
+  }
+
+  /** @internal */
+  async start(): Promise<void> {
+    await this.#transport.start(this.#chat, () => {
+      this.#flush();
+    });
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** The address the server listens on (its `port` is the real one when 0 was asked). */
+  address(): { address: string; port: number } {
+    return this.#transport.address();
+  }
+
+  /** The core server's counters. */
+  get statistics(): ServerStatistics {
+    return this.#chat.statistics;
+  }
+
+  /** What the UDP layer dropped before any session saw it. */
+  get udpStatistics(): Readonly<UdpServerStatistics> {
+    return this.#transport.statistics;
+  }
+
+  /** Sessions the server holds (handshaking or logged in). */
+  get sessionCount(): number {
+    return this.#transport.sessionCount;
+  }
+
+  /**
+   * Shuts down: tells every client, lets the goodbyes go out, and closes the socket. Every listener
+   * and timer is removed. Calling it again returns the same promise.
+   */
+  close(message = 'the server is shutting down'): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#signal?.removeEventListener('abort', this.#onAbort);
+      this.#chat.shutdown(message, Date.now());
+      this.#flush();
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      await this.#transport.close();
+    })();
+    return this.#closing;
+  }
+
+  #flush(): void {
+    this.#drainEvents();
+    for (let out = this.#chat.pollTransmit(); out !== undefined; out = this.#chat.pollTransmit()) {
+      this.#transport.send(out.connection, out.data);
+    }
+    this.#drainEvents();
+    this.#armTimer();
+  }
+
+  #drainEvents(): void {
+    for (let event = this.#chat.nextEvent(); event !== undefined; event = this.#chat.nextEvent()) {
+      if (event.type === 'login-requested')
+        this.#verify(event.connection, event.user, event.password);
+      if (event.type === 'connection-ending') this.#transport.end(event.connection);
+      this.#transport.notify(event);
+      this.#onEvent?.(event);
+    }
   }
 
   #verify(id: number, user: string, password: Secret): void {
@@ -329,12 +430,12 @@ export class ChatUdpServer {
     if (verify === undefined) return;
     verify(user, password).then(
       (accepted) => {
-        if (!this.#peers.has(id)) return;
+        if (!this.#transport.owns(id)) return;
         this.#chat.completeLogin(id, accepted, Date.now());
         this.#flush();
       },
       () => {
-        if (!this.#peers.has(id)) return;
+        if (!this.#transport.owns(id)) return;
         this.#chat.completeLogin(id, false, Date.now());
         this.#flush();
       },
@@ -358,23 +459,19 @@ export class ChatUdpServer {
   }
 }
 
-/** Starts a chat server on a UDP socket; resolves once it is bound. */
+/** Starts a chat server on a UDP socket alone; resolves once it is bound. */
 export async function listenChatUdp(options: ChatUdpServerOptions): Promise<ChatUdpServer> {
-  const host = options.host ?? '0.0.0.0';
-  const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(options.port ?? DEFAULT_UDP_PORT, host, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  try {
-    return new ChatUdpServer(options, socket);
-  } catch (error) {
-    socket.close();
-    throw error;
-  }
+  const server = new ChatUdpServer(
+    options,
+    new UdpTransport({
+      ...(options.host === undefined ? {} : { host: options.host }),
+      ...(options.port === undefined ? {} : { port: options.port }),
+      ...(options.loadThreshold === undefined ? {} : { loadThreshold: options.loadThreshold }),
+      onError: (event) => options.onEvent?.(event),
+    }),
+  );
+  await server.start();
+  return server;
 }
 
 /** Options of {@link connectChatUdp}. */

@@ -46,6 +46,9 @@ export {
   type UdpServerEvent,
   type UdpServerKeyRejectedEvent,
   type UdpServerStatistics,
+  UdpTransport,
+  type UdpTransportOptions,
   connectChatUdp,
   listenChatUdp,
+  udpTransport,
 } from './chat-udp.js';

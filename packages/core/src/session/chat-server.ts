@@ -45,6 +45,7 @@ import {
   encodeSessionMessage,
 } from './session-messages.js';
 import { CHAT_CAPABILITY, LOGIN_REQUIRED_CAPABILITY } from './session-options.js';
+import { copyBytes } from '../util/bytes.js';
 
 /** Default most connections a server holds: 4096. */
 export const DEFAULT_MAX_CONNECTIONS = 4096;
@@ -471,6 +472,11 @@ export class ChatServer {
   /** Whether the server requires login. */
   get accounts(): boolean {
     return this.#accounts;
+  }
+
+  /** The server's static public key (what clients pin, and what datagram handshakes are keyed by). */
+  get publicKey(): Uint8Array {
+    return copyBytes(this.#options.staticKeyPair.publicKey);
   }
 
   /** Counters, for logs and tests. */
@@ -986,6 +992,10 @@ export class ChatServer {
     // Once ending, the adapter has flushed and ended the socket: nothing more may be queued.
     if (connection.phase === 'ending') return;
     if (this.#overflowed.has(connection) || connection.channel.error !== undefined) return;
+    // A channel closing (it answered the peer's goodbye, and a datagram channel lingers until its
+    // last messages are acknowledged) takes nothing more.
+    const state = connection.channel.state;
+    if (state === 'closing' || state === 'closed') return;
     // File data waiting outside the channel counts against the same bound.
     if (
       connection.channel.bufferedOutgoingBytes + connection.dataBytes + bytes.length >
