@@ -16,8 +16,10 @@ import {
   DEFAULT_MDNS_PORT,
   type MdnsAdvertisement,
   type ServerAnnouncer,
+  type UdpTransport,
   advertiseMdns,
   announceServer,
+  udpTransport,
 } from '@lanchat/udp';
 import { ACCOUNTS_FILE_NAME, AccountStore } from './accounts.js';
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
@@ -42,6 +44,8 @@ interface ServeOptions extends GlobalOptions {
   readonly discovery: boolean;
   readonly discoveryPort: number;
   readonly mdnsPort: number;
+  /** Also serve the chat over UDP, on the same port number. */
+  readonly udp?: boolean;
 }
 
 function validated<T>(check: (value: string) => T): (value: string) => T {
@@ -209,6 +213,18 @@ async function serve(options: ServeOptions): Promise<number> {
   }
   const store = accounts;
   const controller = new AbortController();
+  const udp: UdpTransport | undefined =
+    options.udp === true
+      ? udpTransport({
+          onError: (event) => {
+            log.write(
+              'socket-error',
+              { address: event.address, message: event.error.message },
+              undefined,
+            );
+          },
+        })
+      : undefined;
   const server = await listenChat({
     staticKeyPair: identity.keyPair,
     host: options.host,
@@ -224,11 +240,13 @@ async function serve(options: ServeOptions): Promise<number> {
       ? {}
       : { loginLimiter: { baseDelay: options.loginBackoff } }),
     signal: controller.signal,
+    ...(udp === undefined ? {} : { transports: [udp] }),
     onEvent: (event) => {
       log.server(event);
     },
   });
   const port = server.address().port;
+  const udpPort = udp?.address().port;
   const addresses = lanAddresses(options.host, port);
   log.write(
     'listening',
@@ -240,9 +258,10 @@ async function serve(options: ServeOptions): Promise<number> {
       identityCreated: identity.created,
       accounts: store !== undefined,
       dataDir,
+      ...(udpPort === undefined ? {} : { udpPort }),
     },
     [
-      `${pc.bold('lanchat-server')} listening on port ${pc.bold(String(port))}`,
+      `${pc.bold('lanchat-server')} listening on port ${pc.bold(String(port))}${udpPort === undefined ? '' : ` (TCP and UDP${udpPort === port ? '' : ` ${udpPort}`})`}`,
       `  reach it at: ${addresses.map((address) => pc.cyan(address)).join(', ')}`,
       `  key fingerprint: ${pc.bold(identity.fingerprint)}${identity.created ? ' (new identity)' : ''}`,
       `  ${store === undefined ? 'open server: anyone may pick a free nickname' : `login required (${store.size} accounts)`}`,
@@ -250,7 +269,7 @@ async function serve(options: ServeOptions): Promise<number> {
     ].join('\n'),
   );
   const announcer = options.discovery
-    ? await startDiscovery(log, options, identity.keyPair.publicKey, port)
+    ? await startDiscovery(log, options, identity.keyPair.publicKey, port, udpPort)
     : undefined;
   const advertisement =
     options.discovery && options.mdnsPort !== 0 && announcer !== undefined
@@ -296,6 +315,7 @@ async function startDiscovery(
   options: ServeOptions,
   publicKey: Uint8Array,
   port: number,
+  udpPort: number | undefined,
 ): Promise<ServerAnnouncer | undefined> {
   const name = discoveryName(options.name);
   // Announced where the server can be reached: everywhere when it listens on every address,
@@ -315,7 +335,7 @@ async function startDiscovery(
     const announcer = await announceServer({
       name,
       publicKey,
-      ports: { tcp: port },
+      ports: { tcp: port, ...(udpPort === undefined ? {} : { udp: udpPort }) },
       port: options.discoveryPort,
       ...(wildcard ? {} : { interfaces: [options.host] }),
       onError: (error) => {
@@ -399,6 +419,7 @@ export function createProgram(): Command {
     .option('--accounts', 'require login with a username and password (see `users`)')
     .option('--name <name>', 'the server name shown to users')
     .option('--lobby <room>', 'the room everyone joins', validated(checkRoomName))
+    .option('--udp', 'also serve the chat over UDP, on the same port number')
     .option('--no-discovery', 'do not announce the server on the LAN (see `lanchat discover`)')
     .addOption(
       new Option('--discovery-port <port>', 'UDP port of LAN discovery')

@@ -137,9 +137,13 @@ export class ChatTcpServer {
   async startTransports(): Promise<void> {
     await Promise.all(
       this.#transports.map((transport) =>
-        transport.start(this.#chat, () => {
-          this.#scheduleFlush();
-        }),
+        transport.start(
+          this.#chat,
+          () => {
+            this.#scheduleFlush();
+          },
+          { address: this.address().address, port: this.address().port },
+        ),
       ),
     );
   }

@@ -57,9 +57,15 @@ export type UdpServerEvent = ServerEvent | UdpSendErrorEvent;
 
 /** Options of {@link udpTransport}. */
 export interface UdpTransportOptions {
-  /** Address to listen on. Default `0.0.0.0`; an IPv6 address listens on IPv6. */
+  /**
+   * Address to listen on. Default: the address of the server it serves beside (`listenChat`), or
+   * `0.0.0.0`; an IPv6 address listens on IPv6 (and IPv4, on `::`).
+   */
   readonly host?: string;
-  /** Port; 0 for any free one. Default {@link DEFAULT_UDP_PORT}. */
+  /**
+   * Port; 0 for any free one. Default: the port number of the server it serves beside, or
+   * {@link DEFAULT_UDP_PORT}.
+   */
   readonly port?: number;
   /**
    * Handshakes in progress past which cookies are required. Default half of the server's
@@ -154,13 +160,17 @@ export class UdpTransport implements ServerTransport {
     return this.#peers.size;
   }
 
-  async start(chat: ChatServer, changed: () => void): Promise<void> {
+  async start(
+    chat: ChatServer,
+    changed: () => void,
+    beside?: { readonly address: string; readonly port: number },
+  ): Promise<void> {
     if (this.#socket !== undefined) throw new InvalidStateError('the UDP transport has started');
-    const host = this.#options.host ?? '0.0.0.0';
+    const host = this.#options.host ?? beside?.address ?? '0.0.0.0';
     const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(this.#options.port ?? DEFAULT_UDP_PORT, host, () => {
+      socket.bind(this.#options.port ?? beside?.port ?? DEFAULT_UDP_PORT, host, () => {
         socket.off('error', reject);
         resolve();
       });

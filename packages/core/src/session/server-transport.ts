@@ -11,9 +11,14 @@ import type { ChatServer, ServerEvent } from './chat-server.js';
 export interface ServerTransport {
   /**
    * Starts (binds its socket). From then on it feeds `chat` what arrives, and calls `changed`
-   * after each input, so that the host polls the server's output and events.
+   * after each input, so that the host polls the server's output and events. `host` says where
+   * the host listens, for a transport that takes the same address and port number by default.
    */
-  start(chat: ChatServer, changed: () => void): Promise<void>;
+  start(
+    chat: ChatServer,
+    changed: () => void,
+    host?: { readonly address: string; readonly port: number },
+  ): Promise<void>;
   /** Whether the connection is one of this transport's. */
   owns(connection: number): boolean;
   /** Sends output the server gave for one of this transport's connections. */
