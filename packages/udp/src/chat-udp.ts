@@ -20,6 +20,7 @@ import {
   type ChatServerOptions,
   type ClientEvent,
   CookieChecker,
+  constantTimeEqual,
   DEFAULT_MAX_PENDING_CONNECTIONS,
   InvalidStateError,
   type LoginDetails,
@@ -562,7 +563,7 @@ export class ChatUdpClient {
     for (let event = this.#client.nextEvent(); event !== undefined;) {
       if (event.type === 'server-identified') {
         this.#options.onEvent(event);
-        if (sameKey(event.serverKey, this.#options.serverKey)) {
+        if (constantTimeEqual(event.serverKey, this.#options.serverKey)) {
           this.#client.login(this.#options.login, now);
         } else {
           // Nothing more goes to a server that is not the one expected, no credential above all.
@@ -604,13 +605,6 @@ export class ChatUdpClient {
       );
     }
   }
-}
-
-function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let index = 0; index < a.length; index++) difference |= a[index]! ^ b[index]!;
-  return difference === 0;
 }
 
 /** Connects a chat client over UDP; resolves once its socket is connected (the handshake follows). */
