@@ -89,7 +89,7 @@ describe('chat over UDP', () => {
       }
       alice.client.flush();
       await expect
-        .poll(() => texts(bob.events, 'alice').length, { timeout: 30_000 })
+        .poll(() => texts(bob.events, 'alice').length, { timeout: 10_000 })
         .toBeGreaterThanOrEqual(start + 20);
     }
     expect(texts(bob.events, 'alice')).toEqual(lines);
@@ -154,6 +154,17 @@ describe('chat over UDP', () => {
     expect(chat.sessionCount).toBe(0);
     const alice = await client(port, 'alice');
     await expect.poll(() => alice.client.session.state, { timeout: 10_000 }).toBe('online');
+  });
+
+  it('reports send errors instead of swallowing them (nothing listens on the port)', async () => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const closedPort = socket.address().port;
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    const lonely = await client(closedPort, 'lonely');
+    // The handshake is resent; the kernel's "port unreachable" comes back as an error.
+    await expect.poll(() => lonely.other, { timeout: 10_000 }).toContain('send-error');
+    expect(lonely.client.session.state).toBe('handshaking');
   });
 
   it('a client given another key never gets in: the server drops its handshake after one HMAC', async () => {

@@ -134,6 +134,26 @@ describe('ReliableMessages', () => {
     expect(sender.pollTimeout()).toBeUndefined();
   });
 
+  it('resends every segment that timed out at one expiry, not one per expiry (losses at the end of a burst)', () => {
+    const sender = machine();
+    for (let index = 0; index < 5; index++) sender.send(Uint8Array.of(index));
+    const segments: Uint8Array[] = [];
+    for (let segment = sender.pollTransmit(0); segment !== undefined;) {
+      segments.push(segment);
+      segment = sender.pollTransmit(0);
+    }
+    // Every one lost: no ack will come.
+    const expiry = sender.pollTimeout()!;
+    sender.handleTimeout(expiry);
+    const resent: Uint8Array[] = [];
+    for (let segment = sender.pollTransmit(expiry); segment !== undefined;) {
+      resent.push(segment);
+      segment = sender.pollTransmit(expiry);
+    }
+    expect(resent).toEqual(segments);
+    expect(sender.statistics.resent).toBe(5);
+  });
+
   it('answers duplicates with an ack and delivers them once', () => {
     const sender = machine();
     const receiver = machine();

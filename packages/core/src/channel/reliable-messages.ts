@@ -71,6 +71,8 @@ interface InFlight {
   resent: boolean;
   /** Acknowledgements that showed a later segment while this one was missing. */
   skipped: number;
+  /** Waiting in the resend queue (so that it goes there once). */
+  queued: boolean;
 }
 
 function writeUint32(into: Uint8Array, at: number, value: number): void {
@@ -217,6 +219,7 @@ export class ReliableMessages {
     }
     const again = this.#resend.shift();
     if (again !== undefined) {
+      again.queued = false;
       if (!this.#inFlight.has(again.sequence)) return this.pollTransmit(now);
       again.sentAt = now;
       again.resent = true;
@@ -252,6 +255,7 @@ export class ReliableMessages {
       sentAt: now,
       resent: false,
       skipped: 0,
+      queued: false,
     };
     this.#inFlight.set(entry.sequence, entry);
     this.#nextSequence++;
@@ -265,20 +269,35 @@ export class ReliableMessages {
     return this.#retransmitAt;
   }
 
-  /** Resends the oldest unacknowledged segment if its time has come, and backs the timer off. */
+  /**
+   * Resends every unacknowledged segment whose timer has run out (after a loss at the end of a
+   * burst no later acknowledgement comes to trigger a fast resend: each lost segment would
+   * otherwise wait for an expiry of its own, twice as long each time), and backs the timer off.
+   */
   handleTimeout(now: number): void {
     if (this.#retransmitAt === undefined || now < this.#retransmitAt) return;
-    const oldest = this.#inFlight.get(this.#acknowledged) ?? this.#firstInFlight();
-    if (oldest === undefined) {
+    if (this.#inFlight.size === 0) {
       this.#retransmitAt = undefined;
       return;
     }
+    const timeout = this.#timer.timeout;
+    const due = [...this.#inFlight.values()]
+      .filter((entry) => entry.sentAt + timeout <= now)
+      .sort((a, b) => a.sequence - b.sequence);
+    // The oldest at least, whatever its own clock says: the timer is the oldest one's.
+    if (due.length === 0) due.push(this.#oldestInFlight()!);
+    for (const entry of due) this.#queueResend(entry);
     this.#timer.backOff();
-    this.#resend.push(oldest);
     this.#retransmitAt = now + this.#timer.timeout;
   }
 
-  #firstInFlight(): InFlight | undefined {
+  #queueResend(entry: InFlight): void {
+    if (entry.queued) return;
+    entry.queued = true;
+    this.#resend.push(entry);
+  }
+
+  #oldestInFlight(): InFlight | undefined {
     let first: InFlight | undefined;
     for (const entry of this.#inFlight.values()) {
       if (first === undefined || entry.sequence < first.sequence) first = entry;
@@ -401,7 +420,7 @@ export class ReliableMessages {
     // Segments below the highest acknowledged one and still missing were probably lost.
     for (const entry of this.#inFlight.values()) {
       if (entry.sequence < highest && ++entry.skipped === FAST_RESEND_AFTER) {
-        this.#resend.push(entry);
+        this.#queueResend(entry);
       }
     }
     if (this.#inFlight.size === 0) this.#retransmitAt = undefined;

@@ -860,7 +860,21 @@ export class ChatServer {
       connection.dataBytes -= next.length;
       if (channel.state === 'open') channel.send(next);
     }
-    return channel.pollTransmit();
+    const data = channel.pollTransmit();
+    // Sending may start a timer of the channel's (a datagram channel's resend timer).
+    if (data !== undefined) this.#noteDeadline(connection);
+    return data;
+  }
+
+  /**
+   * Lowers the bound {@link pollTimeout} gives to the connection's deadline, if that came earlier:
+   * a channel's own timer moves as it sends and receives.
+   */
+  #noteDeadline(connection: Connection): void {
+    const deadline = this.#deadline(connection);
+    if (deadline !== undefined && deadline < this.#earliestDeadline) {
+      this.#earliestDeadline = deadline;
+    }
   }
 
   /** Queues file data for a connection, behind its chat; past the backlog bound it is too slow. */
@@ -888,6 +902,7 @@ export class ChatServer {
       if (!LanchatError.isInstance(error)) throw error;
       this.#fail(connection, error);
     }
+    this.#noteDeadline(connection);
     this.#settle(now);
   }
 

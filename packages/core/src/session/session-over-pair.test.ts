@@ -148,6 +148,45 @@ describe('chat session over datagrams', () => {
     }
   });
 
+  it("wakes the server for its datagram connections' resends (a lost datagram is resent in about a second, not at some later deadline)", () => {
+    const server = new ChatServer({ staticKeyPair: serverKeyPair });
+    const endpoint = new ClientEndpoint(
+      new ChatClient({ now: 0, transport: 'datagram', serverKey: serverKeyPair.publicKey }),
+      'alice',
+    );
+    let online = false;
+    let dropped = 0;
+    const pair = new TestingPair(endpoint, new ServerConnection(server, 0, 'datagram'), {
+      mode: 'datagram',
+      latency: { min: 1, max: 1 },
+      // Once logged in, the server's next data datagram is lost (acknowledgements, 39 bytes,
+      // pass: the client has nothing to resend, only the server's own timer can recover).
+      intercept: (direction, data) => {
+        if (
+          online &&
+          direction === 'b-to-a' &&
+          data[3] === 4 &&
+          data.length > 45 &&
+          dropped === 0
+        ) {
+          dropped++;
+          return [];
+        }
+        return data;
+      },
+    });
+    pair.runUntil(() => endpoint.client.state === 'online');
+    online = true;
+    const start = pair.now;
+    const id = endpoint.client.say('lobby', 'is anyone there?', pair.now);
+    pair.runUntil(
+      () => endpoint.events.some((event) => event.type === 'message-delivered' && event.id === id),
+      { maxTime: start + 5000 },
+    );
+    expect(dropped).toBe(1);
+    expect(pair.now - start).toBeLessThan(2500);
+  });
+
   it('needs the server key for a datagram session', () => {
     expect(() => new ChatClient({ now: 0, transport: 'datagram' })).toThrow(/server key/);
   });
