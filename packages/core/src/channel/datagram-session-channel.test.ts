@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
+import { BufferFullError } from '../errors/channel-errors.js';
 import { InvalidStateError } from '../errors/lanchat-error.js';
 import { TestingPair } from '../testing/testing-pair.js';
 import type { ChannelEvent } from './channel-events.js';
@@ -119,6 +120,38 @@ describe('DatagramSessionChannel', () => {
     expect(atServer.at(-1)).toEqual({ type: 'channel-closed', graceful: true });
     expect(atClient.at(-1)).toEqual({ type: 'channel-closed', graceful: true });
     expect(client.state).toBe('closed');
+  });
+
+  it('bounds the messages waiting for the application, and takes more once they are read', () => {
+    const client = new DatagramSessionChannel({
+      initiator: true,
+      now: 0,
+      staticKeyPair: clientKey,
+      handshakeMacs: serverKey.publicKey,
+    });
+    const server = new DatagramSessionChannel({
+      initiator: false,
+      now: 0,
+      staticKeyPair: serverKey,
+      handshakeMacs: serverKey.publicKey,
+      maxBufferedBytes: 65_536,
+    });
+    const pair = new TestingPair(client, server, { mode: 'datagram', latency: { min: 1, max: 1 } });
+    pair.runUntil(() => client.state === 'open' && server.state === 'open');
+    for (let index = 0; index < 4; index++) client.send(new Uint8Array(30_000).fill(index));
+    // The server reads nothing: past 64 KiB waiting, a datagram is refused.
+    expect(() => {
+      pair.runUntil(() => false, { maxTime: 10_000 });
+    }).toThrow(BufferFullError);
+    const received: ChannelEvent[] = [];
+    take(server, received);
+    expect(payloads(received).length).toBe(3);
+    // Read, it takes the rest (the refused datagram is resent).
+    pair.runUntil(() => {
+      take(server, received);
+      return payloads(received).length === 4;
+    });
+    expect(payloads(received).map((payload) => payload[0])).toEqual([0, 1, 2, 3]);
   });
 
   it('gives up waiting for acknowledgements after the linger, and says the close was not graceful', () => {

@@ -12,6 +12,7 @@ import { BufferFullError } from '../errors/channel-errors.js';
 import { InvalidStateError, LanchatError } from '../errors/lanchat-error.js';
 import { FifoQueue } from '../util/fifo-queue.js';
 import type { ChannelEvent } from './channel-events.js';
+import { DEFAULT_MAX_BUFFERED_BYTES } from './channel-options.js';
 import { DatagramChannel, type DatagramChannelOptions } from './datagram-channel.js';
 import { DEFAULT_RELIABLE_WINDOW, ReliableMessages } from './reliable-messages.js';
 
@@ -48,6 +49,9 @@ export class DatagramSessionChannel {
   #error: LanchatError | undefined;
   /** The latest time this channel was told of (for a pollTransmit() without one). */
   #now: number;
+  readonly #maxBufferedBytes: number;
+  /** Bytes of received messages waiting in `#events`. */
+  #eventBytes = 0;
 
   /** @throws `InvalidArgumentError` for an option out of range (see both layers). */
   constructor(options: DatagramSessionChannelOptions) {
@@ -65,6 +69,7 @@ export class DatagramSessionChannel {
     });
     this.#closeLinger = options.closeLinger ?? DEFAULT_CLOSE_LINGER;
     this.#now = options.now;
+    this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   }
 
   /** This side's session index: datagrams for this session name it. */
@@ -135,9 +140,15 @@ export class DatagramSessionChannel {
    *
    * @throws a `RemoteProtocolError` when the peer breaks the protocol (in a handshake, or in an
    * authenticated segment); the channel is then failed.
+   * @throws {@link BufferFullError} if received messages not taken fill `maxBufferedBytes`.
    */
   receive(datagram: Uint8Array, now: number): void {
     this.#checkUsable();
+    // Messages move out of the reliability layer as they arrive: the bound on what waits for the
+    // application is kept here (nothing is read; the peer resends).
+    if (this.#eventBytes >= this.#maxBufferedBytes) {
+      throw new BufferFullError('incoming', this.#maxBufferedBytes);
+    }
     this.#now = Math.max(this.#now, now);
     this.#guard(() => {
       this.#channel.receive(datagram, now);
@@ -174,12 +185,15 @@ export class DatagramSessionChannel {
 
   /** The next deadline of either layer, or of a lingering close. */
   pollTimeout(): number | undefined {
-    const deadlines = [
-      this.#channel.pollTimeout(),
-      this.#channel.state === 'open' ? this.#reliable.pollTimeout() : undefined,
-      this.#closeRequested ? this.#closeDeadline : undefined,
-    ].filter((deadline): deadline is number => deadline !== undefined);
-    return deadlines.length === 0 ? undefined : Math.min(...deadlines);
+    // Asked after every input and output by the session: no array per call.
+    let earliest = this.#channel.pollTimeout() ?? Infinity;
+    if (this.#channel.state === 'open') {
+      earliest = Math.min(earliest, this.#reliable.pollTimeout() ?? Infinity);
+    }
+    if (this.#closeRequested && this.#closeDeadline !== undefined) {
+      earliest = Math.min(earliest, this.#closeDeadline);
+    }
+    return earliest === Infinity ? undefined : earliest;
   }
 
   /**
@@ -207,7 +221,9 @@ export class DatagramSessionChannel {
 
   /** The next event: `handshake-completed`, `message-received`, `channel-closed`. */
   nextEvent(): ChannelEvent | undefined {
-    return this.#events.shift();
+    const event = this.#events.shift();
+    if (event?.type === 'message-received') this.#eventBytes -= event.payload.length;
+    return event;
   }
 
   #drain(now: number): void {
@@ -220,6 +236,7 @@ export class DatagramSessionChannel {
           message = this.#reliable.nextMessage()
         ) {
           this.#events.push({ type: 'message-received', payload: message });
+          this.#eventBytes += message.length;
         }
       } else if (event.type === 'channel-closed') {
         this.#reportClosed(event.graceful);
