@@ -1,11 +1,10 @@
 /**
- * The chat client over TCP: a node:net socket driving core's sans-I/O {@link ChatClient}, with
- * server-key checking and automatic reconnection.
+ * The chat client: a connection (TCP by default, or any {@link ClientTransport}) driving core's
+ * sans-I/O {@link ChatClient}, with server-key checking, automatic reconnection and files.
  *
  * @module
  */
 
-import { type Socket, connect } from 'node:net';
 import {
   ChatClient,
   type ChatClientOptions,
@@ -20,9 +19,11 @@ import {
   TransferSet,
   checkLimit,
   checkNickname,
+  constantTimeEqual,
   nodeCryptoProvider,
 } from '@lanchat/core';
 import { DEFAULT_PORT, WRITE_BATCH_BYTES } from './chat-tcp-server.js';
+import { type ClientLink, type ClientTransport, tcpClientTransport } from './client-link.js';
 import {
   type SourceFile,
   type TargetFile,
@@ -45,12 +46,14 @@ export interface ReconnectOptions {
   readonly maxAttempts?: number;
 }
 
-/** The TCP connection is being opened (`attempt` 0 is the first connection). */
+/** The connection is being opened (`attempt` 0 is the first connection). */
 export interface ConnectingEvent {
   readonly type: 'connecting';
   readonly host: string;
   readonly port: number;
   readonly attempt: number;
+  /** The transport's name: `tcp`, `udp`. */
+  readonly transport: string;
 }
 
 /** The connection was lost; the client tries again after `delay` ms. */
@@ -70,13 +73,16 @@ export interface ReconnectedEvent {
   readonly rooms: readonly string[];
 }
 
-/** A socket error (refused, reset, unreachable...). */
+/** A socket error (refused, reset, unreachable, a datagram that could not be sent...). */
 export interface ConnectionErrorEvent {
   readonly type: 'connection-error';
   readonly error: Error;
 }
 
-/** The server's key was refused by `verifyServerKey`; the client stops. */
+/**
+ * The server's key was refused (by `verifyServerKey`, or because it is not the key the transport
+ * was given); the client stops.
+ */
 export interface ServerKeyRejectedEvent {
   readonly type: 'server-key-rejected';
   readonly serverKey: Uint8Array;
@@ -136,10 +142,18 @@ export type TcpClientEvent =
   | ClientStoppedEvent;
 
 /** Options of {@link connectChat}. */
-export interface ChatTcpClientOptions extends Omit<ChatClientOptions, 'now'> {
+export interface ChatTcpClientOptions extends Omit<
+  ChatClientOptions,
+  'now' | 'transport' | 'serverKey'
+> {
   readonly host: string;
   /** Default {@link DEFAULT_PORT}. */
   readonly port?: number;
+  /**
+   * What carries the session. Default: TCP ({@link tcpClientTransport}). `udpClientTransport`
+   * of @lanchat/udp carries it over UDP.
+   */
+  readonly transport?: ClientTransport;
   /** What to log in with. Called again before each reconnection's login. */
   readonly login: LoginDetails | (() => LoginDetails);
   /**
@@ -151,7 +165,10 @@ export interface ChatTcpClientOptions extends Omit<ChatClientOptions, 'now'> {
   readonly reconnect?: false | ReconnectOptions;
   /** Aborting closes the connection at once and stops the client. */
   readonly signal?: AbortSignal;
-  /** Milliseconds to open the TCP connection. Default 10 000. */
+  /**
+   * Milliseconds to open the connection, and to wait for the server's goodbye after {@link
+   * ChatTcpClient.bye}. Default 10 000.
+   */
   readonly connectTimeout?: number;
   /** Receives every event. Must not throw. */
   readonly onEvent: (event: TcpClientEvent) => void;
@@ -162,7 +179,8 @@ export interface ChatTcpClientOptions extends Omit<ChatClientOptions, 'now'> {
 }
 
 /**
- * A chat client on TCP. Made by {@link connectChat}.
+ * A chat client, on TCP unless another transport is given. Made by {@link connectChat} (and by
+ * `connectChatUdp` of @lanchat/udp).
  *
  * The request methods act on the current session and return the request id; they throw
  * `InvalidStateError` while there is no logged-in session (between reconnections, say).
@@ -171,10 +189,13 @@ export class ChatTcpClient {
   readonly #options: ChatTcpClientOptions;
   readonly #host: string;
   readonly #port: number;
+  readonly #transport: ClientTransport;
+  /** The options that go to each session. */
+  readonly #sessionOptions: Omit<ChatTcpClientOptions, 'transport'>;
   readonly #connectTimeout: number;
   readonly #reconnect: Required<ReconnectOptions> | undefined;
   #session: ChatClient | undefined;
-  #socket: Socket | undefined;
+  #link: ClientLink | undefined;
   #attempt = 0;
   #everLoggedIn = false;
   #stopped = false;
@@ -183,6 +204,8 @@ export class ChatTcpClient {
   #timer: NodeJS.Timeout | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #connectTimer: NodeJS.Timeout | undefined;
+  /** Called when the current link has closed, while the client stops. */
+  #closed: (() => void) | undefined;
   /** The nickname and rooms to restore after a reconnection. */
   #nick: string | undefined;
   #rooms: readonly string[] = [];
@@ -203,6 +226,9 @@ export class ChatTcpClient {
   constructor(options: ChatTcpClientOptions) {
     this.#options = options;
     this.#host = options.host;
+    const { transport, ...sessionOptions } = options;
+    this.#transport = transport ?? tcpClientTransport();
+    this.#sessionOptions = sessionOptions;
     this.#port = checkLimit('port', options.port, DEFAULT_PORT, 1, 65_535);
     this.#connectTimeout = checkLimit('connectTimeout', options.connectTimeout, 10_000, 1, 600_000);
     const reconnect = options.reconnect;
@@ -235,7 +261,7 @@ export class ChatTcpClient {
     return this.#session?.state === 'online';
   }
 
-  /** Resolves when the client has stopped for good and released its socket and timers. */
+  /** Resolves when the client has stopped for good and released its socket, timers and files. */
   get stopped(): Promise<void> {
     return this.#stoppedPromise;
   }
@@ -412,13 +438,13 @@ export class ChatTcpClient {
   }
 
   /**
-   * Says goodbye and stops: no reconnection follows. Resolves when the socket has closed (at most
-   * `connectTimeout` later).
+   * Says goodbye and stops: no reconnection follows. Resolves when the connection has closed (at
+   * most `connectTimeout` later).
    */
   bye(reason?: string): Promise<void> {
     this.#byeRequested = true;
     const session = this.#session;
-    if (session === undefined || this.#socket === undefined) {
+    if (session === undefined || this.#link === undefined) {
       this.#stop('bye');
       return this.#stoppedPromise;
     }
@@ -457,45 +483,59 @@ export class ChatTcpClient {
   }
 
   #open(): void {
-    this.#emit({ type: 'connecting', host: this.#host, port: this.#port, attempt: this.#attempt });
-    const socket = connect({ host: this.#host, port: this.#port, noDelay: true });
-    this.#socket = socket;
-    const session = new ChatClient({ ...this.#options, now: Date.now() });
+    const transport = this.#transport;
+    this.#emit({
+      type: 'connecting',
+      host: this.#host,
+      port: this.#port,
+      attempt: this.#attempt,
+      transport: transport.name,
+    });
+    const session = new ChatClient({
+      ...this.#sessionOptions,
+      ...transport.session,
+      now: Date.now(),
+    });
     this.#session = session;
+    const current = (): boolean => this.#session === session;
+    const link = transport.open(this.#host, this.#port, {
+      open: () => {
+        clearTimeout(this.#connectTimer);
+        this.#connectTimer = undefined;
+        if (current()) this.#flush();
+      },
+      data: (bytes) => {
+        if (!current()) return;
+        session.receive(bytes, Date.now());
+        this.#scheduleFlush();
+      },
+      end: () => {
+        if (!current()) return;
+        session.receiveEnd(Date.now());
+        this.#flush();
+      },
+      drain: () => {
+        if (current()) this.#scheduleFlush();
+      },
+      error: (error) => {
+        this.#emit({ type: 'connection-error', error });
+      },
+      close: () => {
+        clearTimeout(this.#connectTimer);
+        this.#connectTimer = undefined;
+        if (this.#link === link) this.#link = undefined;
+        this.#closed?.();
+        if (current()) {
+          session.connectionLost();
+          this.#drainEvents(session);
+          this.#afterClose(session);
+        }
+      },
+    });
+    this.#link = link;
     this.#connectTimer = setTimeout(() => {
-      socket.destroy(new Error(`connecting to ${this.#host}:${this.#port} timed out`));
+      link.destroy(new Error(`connecting to ${this.#host}:${this.#port} timed out`));
     }, this.#connectTimeout);
-    socket.once('connect', () => {
-      clearTimeout(this.#connectTimer);
-      this.#connectTimer = undefined;
-      this.#flush();
-    });
-    socket.on('data', (chunk: Buffer) => {
-      if (this.#session !== session) return;
-      session.receive(chunk, Date.now());
-      this.#scheduleFlush();
-    });
-    socket.on('end', () => {
-      if (this.#session !== session) return;
-      session.receiveEnd(Date.now());
-      this.#flush();
-    });
-    socket.on('drain', () => {
-      this.#scheduleFlush();
-    });
-    socket.on('error', (error) => {
-      this.#emit({ type: 'connection-error', error });
-    });
-    socket.on('close', () => {
-      clearTimeout(this.#connectTimer);
-      this.#connectTimer = undefined;
-      if (this.#socket === socket) this.#socket = undefined;
-      if (this.#session === session) {
-        session.connectionLost();
-        this.#drainEvents(session);
-        this.#afterClose(session);
-      }
-    });
   }
 
   #scheduleFlush(): void {
@@ -510,18 +550,18 @@ export class ChatTcpClient {
     if (session === undefined) return;
     this.#drainEvents(session);
     this.#pumpTransfers(session, Date.now());
-    const socket = this.#socket;
-    if (socket !== undefined && !socket.connecting && socket.writable) {
-      // Corked, the frames of a turn leave in one writev. write() says false past 16 KiB
-      // whatever the kernel would take, so the batch is bounded by what waits in the socket; past
-      // it, the rest waits in the session for 'drain'.
-      socket.cork();
-      while (socket.writableLength < WRITE_BATCH_BYTES) {
+    const link = this.#link;
+    if (link?.writable === true) {
+      // Corked, the frames of a turn leave in one writev. A TCP socket's write() says false past
+      // 16 KiB whatever the kernel would take, so the batch is bounded by what waits in the link;
+      // past it, the rest waits in the session for 'drain'.
+      link.cork();
+      while (link.pendingBytes < WRITE_BATCH_BYTES) {
         const data = session.pollTransmit();
         if (data === undefined) break;
-        socket.write(data);
+        link.write(data);
       }
-      socket.uncork();
+      link.uncork();
     }
     this.#armTimer(session);
   }
@@ -552,7 +592,7 @@ export class ChatTcpClient {
           // During a reconnection, the old session may still hold the nickname until the server
           // notices it is gone: try again later rather than give up.
           if (this.#everLoggedIn && event.code === 'nickname-taken') {
-            this.#socket?.destroy();
+            this.#link?.destroy();
           }
           break;
         case 'room-joined':
@@ -563,7 +603,7 @@ export class ChatTcpClient {
           if (event.self) this.#nick = event.nick;
           break;
         case 'session-closed':
-          this.#endSocket(session, event.graceful);
+          this.#endLink(session, event.graceful);
           break;
         default:
           break;
@@ -774,6 +814,13 @@ export class ChatTcpClient {
   }
 
   #checkServer(session: ChatClient, serverKey: Uint8Array): void {
+    const expected = this.#transport.session?.serverKey;
+    if (expected !== undefined && !constantTimeEqual(expected, serverKey)) {
+      // Nothing more goes to a server that is not the one expected, no credential above all.
+      this.#emit({ type: 'server-key-rejected', serverKey });
+      this.#stop('the server proved another key than the one given');
+      return;
+    }
     const verify = this.#options.verifyServerKey ?? (() => true);
     Promise.resolve()
       .then(() => verify(serverKey))
@@ -810,21 +857,21 @@ export class ChatTcpClient {
       );
   }
 
-  /** Writes what is left, then ends (graceful) or destroys the socket. */
-  #endSocket(session: ChatClient, graceful: boolean): void {
-    const socket = this.#socket;
-    if (socket === undefined) return;
-    if (graceful && socket.writable) {
+  /** Writes what is left, then ends (graceful) or destroys the connection. */
+  #endLink(session: ChatClient, graceful: boolean): void {
+    const link = this.#link;
+    if (link === undefined) return;
+    if (graceful && link.writable) {
       for (let data = session.pollTransmit(); data !== undefined; data = session.pollTransmit()) {
-        socket.write(data);
+        link.write(data);
       }
-      socket.end();
+      link.end();
     } else {
-      socket.destroy();
+      link.destroy();
     }
   }
 
-  /** The socket of `session` closed: stop, or reconnect later. */
+  /** The connection of `session` closed: stop, or reconnect later. */
   #afterClose(session: ChatClient): void {
     this.#session = undefined;
     this.#clearTimer();
@@ -892,7 +939,7 @@ export class ChatTcpClient {
     if (this.#connectTimer !== undefined) clearTimeout(this.#connectTimer);
     if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
     this.#flushScheduled = undefined;
-    const socket = this.#socket;
+    const link = this.#link;
     const session = this.#session;
     this.#session = undefined;
     if (session !== undefined) {
@@ -906,13 +953,12 @@ export class ChatTcpClient {
         this.#resolveStopped();
       });
     };
-    if (socket === undefined || socket.destroyed) {
-      this.#socket = undefined;
+    if (link === undefined) {
       finish();
       return;
     }
-    socket.once('close', finish);
-    socket.destroy();
+    this.#closed = finish;
+    link.destroy();
   }
 }
 

@@ -7,7 +7,9 @@
  *   support, and no listener or timer left behind.
  * - {@link connectChat} connects a client ({@link ChatTcpClient}): server-key check before any
  *   credential is sent, keepalive, and reconnection with backoff after a lost connection, logging
- *   in again and rejoining the same rooms.
+ *   in again and rejoining the same rooms, and files sent and received beside the chat. Another
+ *   {@link ClientTransport} carries the same client over something else (UDP, with
+ *   `@lanchat/udp`).
  *
  * @example A server and a client in one process
  * ```ts
@@ -60,3 +62,9 @@ export {
   type TcpClientEvent,
   connectChat,
 } from './chat-tcp-client.js';
+export {
+  type ClientLink,
+  type ClientLinkHandlers,
+  type ClientTransport,
+  tcpClientTransport,
+} from './client-link.js';

@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram';
-import { type ClientEvent, encodeDiscoveryQuery, nodeCryptoProvider } from '@lanchat/core';
+import { encodeDiscoveryQuery, nodeCryptoProvider } from '@lanchat/core';
+import type { TcpClientEvent } from '@lanchat/tcp';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type ChatUdpClient,
@@ -23,29 +24,34 @@ async function server(): Promise<ChatUdpServer> {
   return started;
 }
 
-async function client(
+function client(
   port: number,
   nick: string,
   serverKey = serverKeys.publicKey,
-): Promise<{ client: ChatUdpClient; events: ClientEvent[]; other: string[] }> {
-  const events: ClientEvent[] = [];
-  const other: string[] = [];
-  const connected = await connectChatUdp({
+): { client: ChatUdpClient; events: TcpClientEvent[]; errors: string[] } {
+  const events: TcpClientEvent[] = [];
+  const errors: string[] = [];
+  const connected = connectChatUdp({
     host: '127.0.0.1',
     port,
     serverKey,
     login: { nick },
+    reconnect: false,
     onEvent: (event) => {
-      if (event.type === 'send-error' || event.type === 'server-key-rejected')
-        other.push(event.type);
-      else events.push(event);
+      events.push(event);
+      if (event.type === 'connection-error') {
+        errors.push((event.error as NodeJS.ErrnoException).code ?? event.error.message);
+      }
     },
   });
-  cleanups.push(() => connected.close());
-  return { client: connected, events, other };
+  cleanups.push(() => {
+    connected.destroy();
+    return connected.stopped;
+  });
+  return { client: connected, events, errors };
 }
 
-function texts(events: ClientEvent[], from: string): string[] {
+function texts(events: TcpClientEvent[], from: string): string[] {
   return events.flatMap((event) =>
     event.type === 'message-received' && event.from === from ? [event.text] : [],
   );
@@ -55,12 +61,11 @@ describe('chat over UDP', () => {
   it('logs two clients in and carries a room message between them', async () => {
     const chat = await server();
     const port = chat.address().port;
-    const alice = await client(port, 'alice');
-    const bob = await client(port, 'bob');
-    await expect.poll(() => alice.client.session.state, { timeout: 10_000 }).toBe('online');
-    await expect.poll(() => bob.client.session.state, { timeout: 10_000 }).toBe('online');
-    alice.client.session.say('lobby', 'hello over udp', Date.now());
-    alice.client.flush();
+    const alice = client(port, 'alice');
+    const bob = client(port, 'bob');
+    await expect.poll(() => alice.client.online, { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => bob.client.online, { timeout: 10_000 }).toBe(true);
+    alice.client.say('lobby', 'hello over udp');
     await expect
       .poll(() => texts(bob.events, 'alice'), { timeout: 10_000 })
       .toEqual(['hello over udp']);
@@ -77,17 +82,14 @@ describe('chat over UDP', () => {
       reordering: 0.05,
     });
     cleanups.push(() => relay.close());
-    const alice = await client(relay.port, 'alice');
-    const bob = await client(relay.port, 'bob');
-    await expect.poll(() => alice.client.session.state, { timeout: 30_000 }).toBe('online');
-    await expect.poll(() => bob.client.session.state, { timeout: 30_000 }).toBe('online');
+    const alice = client(relay.port, 'alice');
+    const bob = client(relay.port, 'bob');
+    await expect.poll(() => alice.client.online, { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => bob.client.online, { timeout: 30_000 }).toBe(true);
     const lines = Array.from({ length: 200 }, (_, index) => `line ${index}`);
     // In a few bursts, as people type: not more than a window at once.
     for (let start = 0; start < lines.length; start += 20) {
-      for (const line of lines.slice(start, start + 20)) {
-        alice.client.session.say('lobby', line, Date.now());
-      }
-      alice.client.flush();
+      for (const line of lines.slice(start, start + 20)) alice.client.say('lobby', line);
       await expect
         .poll(() => texts(bob.events, 'alice').length, { timeout: 10_000 })
         .toBeGreaterThanOrEqual(start + 20);
@@ -105,21 +107,19 @@ describe('chat over UDP', () => {
       seed: 3,
     });
     cleanups.push(() => relay.close());
-    const alice = await client(relay.port, 'alice');
-    const bob = await client(chat.address().port, 'bob');
-    await expect.poll(() => alice.client.session.state, { timeout: 10_000 }).toBe('online');
-    await expect.poll(() => bob.client.session.state, { timeout: 10_000 }).toBe('online');
+    const alice = client(relay.port, 'alice');
+    const bob = client(chat.address().port, 'bob');
+    await expect.poll(() => alice.client.online, { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => bob.client.online, { timeout: 10_000 }).toBe(true);
     // Alice's datagrams now reach the server from another port.
     await relay.rebind();
-    alice.client.session.say('lobby', 'from my new address', Date.now());
-    alice.client.flush();
+    alice.client.say('lobby', 'from my new address');
     await expect
       .poll(() => texts(bob.events, 'alice'), { timeout: 10_000 })
       .toEqual(['from my new address']);
     expect(chat.udpStatistics.roamed).toBe(1);
     // Answers follow her: bob's reply reaches her at the new address.
-    bob.client.session.say('lobby', 'welcome back', Date.now());
-    bob.client.flush();
+    bob.client.say('lobby', 'welcome back');
     await expect
       .poll(() => texts(alice.events, 'bob'), { timeout: 10_000 })
       .toEqual(['welcome back']);
@@ -152,8 +152,8 @@ describe('chat over UDP', () => {
       )
       .toBe(4);
     expect(chat.sessionCount).toBe(0);
-    const alice = await client(port, 'alice');
-    await expect.poll(() => alice.client.session.state, { timeout: 10_000 }).toBe('online');
+    const alice = client(port, 'alice');
+    await expect.poll(() => alice.client.online, { timeout: 10_000 }).toBe(true);
   });
 
   it('reports send errors instead of swallowing them (nothing listens on the port)', async () => {
@@ -161,19 +161,19 @@ describe('chat over UDP', () => {
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     const closedPort = socket.address().port;
     await new Promise<void>((resolve) => socket.close(() => resolve()));
-    const lonely = await client(closedPort, 'lonely');
+    const lonely = client(closedPort, 'lonely');
     // The handshake is resent; the kernel's "port unreachable" comes back as an error.
-    await expect.poll(() => lonely.other, { timeout: 10_000 }).toContain('send-error');
-    expect(lonely.client.session.state).toBe('handshaking');
+    await expect.poll(() => lonely.errors, { timeout: 10_000 }).toContain('ECONNREFUSED');
+    expect(lonely.client.session?.state).toBe('handshaking');
   });
 
   it('a client given another key never gets in: the server drops its handshake after one HMAC', async () => {
     const chat = await server();
     const stranger = nodeCryptoProvider.generateX25519KeyPair().publicKey;
-    const mallory = await client(chat.address().port, 'mallory', stranger);
+    const mallory = client(chat.address().port, 'mallory', stranger);
     await expect.poll(() => chat.udpStatistics.badMac, { timeout: 10_000 }).toBeGreaterThan(0);
     expect(chat.sessionCount).toBe(0);
-    expect(mallory.client.session.state).toBe('handshaking');
+    expect(mallory.client.session?.state).toBe('handshaking');
   });
 });
 
@@ -199,11 +199,10 @@ describe('TCP and UDP on one server', () => {
       },
     });
     cleanups.push(() => tcp.bye());
-    const udp = await client(transport.address().port, 'ulla');
-    await expect.poll(() => udp.client.session.state, { timeout: 10_000 }).toBe('online');
+    const udp = client(transport.address().port, 'ulla');
+    await expect.poll(() => udp.client.online, { timeout: 10_000 }).toBe(true);
     await expect.poll(() => both.statistics.users, { timeout: 10_000 }).toBe(2);
-    udp.client.session.say('lobby', 'hello from udp', Date.now());
-    udp.client.flush();
+    udp.client.say('lobby', 'hello from udp');
     await expect.poll(() => tcpEvents, { timeout: 10_000 }).toEqual(['ulla: hello from udp']);
     tcp.say('lobby', 'hello from tcp');
     await expect

@@ -1,6 +1,6 @@
 /**
  * The chat over UDP (docs/protocol.md, sections 3 and 7): a server that drives `ChatServer` with
- * datagram connections, and a client that drives `ChatClient` over one UDP socket.
+ * datagram connections, and the link that carries the client of @lanchat/tcp over one UDP socket.
  *
  * The server finds a datagram's session by the receiver index it names, not by its source
  * address, so a client whose address or port changes keeps its session; the address replies go
@@ -13,22 +13,25 @@
  */
 
 import { type RemoteInfo, type Socket, createSocket } from 'node:dgram';
+import { lookup } from 'node:dns';
 import {
-  ChatClient,
-  type ChatClientOptions,
   ChatServer,
   type ChatServerOptions,
-  type ClientEvent,
   CookieChecker,
-  constantTimeEqual,
   DEFAULT_MAX_PENDING_CONNECTIONS,
   InvalidStateError,
-  type LoginDetails,
   type Secret,
   type ServerEvent,
   type ServerStatistics,
   type ServerTransport,
 } from '@lanchat/core';
+import {
+  type ChatTcpClient,
+  type ChatTcpClientOptions,
+  type ClientLink,
+  type ClientTransport,
+  connectChat,
+} from '@lanchat/tcp';
 
 /** Default UDP port of the chat: 9999, the same number as TCP's. */
 export const DEFAULT_UDP_PORT = 9999;
@@ -45,12 +48,6 @@ export interface UdpSendErrorEvent {
   readonly type: 'send-error';
   readonly address: string;
   readonly error: Error;
-}
-
-/** The server proved another key than the one the client was given: the client stopped. */
-export interface UdpServerKeyRejectedEvent {
-  readonly type: 'server-key-rejected';
-  readonly serverKey: Uint8Array;
 }
 
 /** What a {@link ChatUdpServer} reports: the core server's events and send errors. */
@@ -485,137 +482,150 @@ export async function listenChatUdp(options: ChatUdpServerOptions): Promise<Chat
   return server;
 }
 
-/** Options of {@link connectChatUdp}. */
-export interface ChatUdpClientOptions extends Omit<ChatClientOptions, 'now' | 'transport'> {
-  readonly host: string;
+/** Options of {@link udpClientTransport}. */
+export interface UdpClientTransportOptions {
+  /** The server's static public key (pinned, or from discovery): its handshake is keyed by it. */
+  readonly serverKey: Uint8Array;
+}
+
+/** Bytes waiting in the socket past which the link says `drain` once they have left. */
+const DRAIN_MARK = 64 * 1024;
+
+/**
+ * The chat client's link over UDP (for `connectChat` of @lanchat/tcp, or {@link connectChatUdp}):
+ * one connected node:dgram socket per connection attempt, each datagram one of the session's.
+ * Send errors (`EMSGSIZE`, a port unreachable...) are reported as `connection-error` events and do
+ * not end the link: the session's own timers decide when the server is gone.
+ */
+export function udpClientTransport(options: UdpClientTransportOptions): ClientTransport {
+  const serverKey = Uint8Array.from(options.serverKey);
+  return {
+    name: 'udp',
+    session: { transport: 'datagram', serverKey },
+    open(host, port, handlers): ClientLink {
+      let socket: Socket | undefined;
+      let state: 'opening' | 'open' | 'ending' | 'closed' = 'opening';
+      let pending = 0;
+      let marked = false;
+      const close = (): void => {
+        if (state === 'closed') return;
+        state = 'closed';
+        const opened = socket;
+        if (opened === undefined) {
+          queueMicrotask(handlers.close);
+          return;
+        }
+        opened.removeAllListeners('message');
+        opened.close(() => {
+          opened.removeAllListeners();
+          handlers.close();
+        });
+      };
+      const sent = (length: number, error: Error | null): void => {
+        pending -= length;
+        if (error !== null && state !== 'closed') handlers.error(error);
+        if (pending > 0) return;
+        if (state === 'ending') close();
+        else if (marked && state === 'open') {
+          marked = false;
+          handlers.drain();
+        }
+      };
+      lookup(host, (lookupError, address, family) => {
+        if (state === 'closed') return;
+        if (lookupError !== null) {
+          handlers.error(lookupError);
+          close();
+          return;
+        }
+        const opened = createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+        socket = opened;
+        opened.on('message', (datagram) => {
+          handlers.data(datagram);
+        });
+        opened.on('error', (error) => {
+          handlers.error(error);
+          // Before the socket is connected an error ends the attempt; after, it is a send's.
+          if (state === 'opening') close();
+        });
+        opened.connect(port, address, () => {
+          if (state !== 'opening') return;
+          state = 'open';
+          handlers.open();
+        });
+      });
+      return {
+        get writable() {
+          return state === 'open';
+        },
+        get pendingBytes() {
+          return pending;
+        },
+        write(data) {
+          if (state !== 'open' || socket === undefined) return;
+          pending += data.length;
+          if (pending >= DRAIN_MARK) marked = true;
+          socket.send(data, (error) => {
+            sent(data.length, error);
+          });
+        },
+        cork() {
+          // Each datagram leaves on its own.
+        },
+        uncork() {
+          // Each datagram leaves on its own.
+        },
+        end() {
+          if (state === 'closed') return;
+          if (pending === 0) close();
+          else state = 'ending';
+        },
+        destroy(error) {
+          if (state === 'closed') return;
+          if (error !== undefined) handlers.error(error);
+          close();
+        },
+      };
+    },
+  };
+}
+
+/** Options of {@link connectChatUdp}: those of `connectChat`, with the server's key. */
+export interface ChatUdpClientOptions extends Omit<ChatTcpClientOptions, 'transport'> {
   /** Default {@link DEFAULT_UDP_PORT}. */
   readonly port?: number;
   /** The server's static public key (pinned, or from discovery): required over UDP. */
   readonly serverKey: Uint8Array;
-  /** What to log in with, once the server has proven its key. */
-  readonly login: LoginDetails;
-  /** Receives every event of the session. Must not throw. */
-  readonly onEvent: (event: ClientEvent | UdpSendErrorEvent | UdpServerKeyRejectedEvent) => void;
-  /** Aborting closes the client at once. */
-  readonly signal?: AbortSignal;
 }
+
+/** A chat client over UDP: the client of @lanchat/tcp on a {@link udpClientTransport}. */
+export type ChatUdpClient = ChatTcpClient;
 
 /**
- * A chat client on a UDP socket. Made by {@link connectChatUdp}. It proves the server holds the
- * key it was given before sending any credential: a server that presents another key is left at
- * once (`session-closed`, reason `protocol-error`).
+ * Connects a chat client over UDP: every feature of `connectChat` (files, reconnection, key
+ * checks), on a connected UDP socket. The client proves the server holds `serverKey` before
+ * sending any credential: a server that presents another key is left at once
+ * (`server-key-rejected`).
+ *
+ * @example
+ * ```ts
+ * import { connectChatUdp } from '@lanchat/udp';
+ *
+ * const client = connectChatUdp({
+ *   host: '192.168.1.10',
+ *   serverKey, // from discovery or known_hosts
+ *   login: { nick: 'alice' },
+ *   onEvent(event) {
+ *     if (event.type === 'login-succeeded') client.say('lobby', 'hello over UDP!');
+ *   },
+ * });
+ * ```
  */
-export class ChatUdpClient {
-  readonly #client: ChatClient;
-  readonly #socket: Socket;
-  readonly #options: ChatUdpClientOptions;
-  readonly #onAbort = (): void => {
-    void this.close();
-  };
-  #timer: NodeJS.Timeout | undefined;
-  #closed: Promise<void> | undefined;
-
-  /** @internal Use {@link connectChatUdp}. */
-  constructor(options: ChatUdpClientOptions, socket: Socket) {
-    this.#options = options;
-    this.#socket = socket;
-    this.#client = new ChatClient({ ...options, now: Date.now(), transport: 'datagram' });
-    socket.on('message', (datagram) => {
-      this.#client.receive(datagram, Date.now());
-      this.#flush();
-    });
-    socket.on('error', (error) => {
-      this.#options.onEvent({ type: 'send-error', address: 'socket', error });
-    });
-    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
-    this.#flush();
-  }
-
-  /** The session (to send messages, join rooms...). Call {@link flush} after using it. */
-  get session(): ChatClient {
-    return this.#client;
-  }
-
-  /** Sends what the session queued. */
-  flush(): void {
-    this.#flush();
-  }
-
-  /** Says goodbye (best effort over UDP) and closes the socket. */
-  close(): Promise<void> {
-    this.#closed ??= new Promise<void>((resolve) => {
-      this.#options.signal?.removeEventListener('abort', this.#onAbort);
-      if (this.#client.state === 'online') this.#client.bye(Date.now());
-      this.#flush();
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#socket.removeAllListeners('message');
-      this.#socket.close(() => {
-        this.#socket.removeAllListeners('error');
-        resolve();
-      });
-    });
-    return this.#closed;
-  }
-
-  #flush(): void {
-    const now = Date.now();
-    for (let event = this.#client.nextEvent(); event !== undefined;) {
-      if (event.type === 'server-identified') {
-        this.#options.onEvent(event);
-        if (constantTimeEqual(event.serverKey, this.#options.serverKey)) {
-          this.#client.login(this.#options.login, now);
-        } else {
-          // Nothing more goes to a server that is not the one expected, no credential above all.
-          this.#options.onEvent({ type: 'server-key-rejected', serverKey: event.serverKey });
-          void this.close();
-          return;
-        }
-        event = this.#client.nextEvent();
-        continue;
-      }
-      this.#options.onEvent(event);
-      event = this.#client.nextEvent();
-    }
-    if (this.#closed === undefined || this.#client.state !== 'closed') {
-      for (let data = this.#client.pollTransmit(); data !== undefined;) {
-        this.#socket.send(data, (error) => {
-          if (error !== null) {
-            this.#options.onEvent({
-              type: 'send-error',
-              address: `${this.#options.host}:${this.#options.port ?? DEFAULT_UDP_PORT}`,
-              error,
-            });
-          }
-        });
-        data = this.#client.pollTransmit();
-      }
-    }
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const deadline = this.#client.pollTimeout();
-    if (deadline !== undefined && this.#closed === undefined) {
-      this.#timer = setTimeout(
-        () => {
-          this.#timer = undefined;
-          this.#client.handleTimeout(Date.now());
-          this.#flush();
-        },
-        Math.max(0, deadline - now),
-      );
-    }
-  }
-}
-
-/** Connects a chat client over UDP; resolves once its socket is connected (the handshake follows). */
-export async function connectChatUdp(options: ChatUdpClientOptions): Promise<ChatUdpClient> {
-  const socket = createSocket({ type: options.host.includes(':') ? 'udp6' : 'udp4' });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.connect(options.port ?? DEFAULT_UDP_PORT, options.host, () => {
-      socket.off('error', reject);
-      resolve();
-    });
+export function connectChatUdp(options: ChatUdpClientOptions): ChatUdpClient {
+  const { serverKey, ...rest } = options;
+  return connectChat({
+    ...rest,
+    port: options.port ?? DEFAULT_UDP_PORT,
+    transport: udpClientTransport({ serverKey }),
   });
-  return new ChatUdpClient(options, socket);
 }

@@ -1,7 +1,12 @@
 /**
- * The UDP adapter of lanchat, on node:dgram. For now it carries LAN discovery
- * (docs/protocol.md, section 10): a server calls {@link announceServer} to be found, a client
- * calls {@link discoverServers} to find the servers of its network.
+ * The UDP adapter of lanchat, on node:dgram.
+ *
+ * - The chat over UDP (docs/protocol.md, section 7): {@link listenChatUdp} or
+ *   {@link udpTransport} beside TCP on a server; {@link connectChatUdp} (or
+ *   {@link udpClientTransport} given to `connectChat`) on a client, with files and reconnection
+ *   as over TCP.
+ * - LAN discovery (docs/protocol.md, section 10): a server calls {@link announceServer} to be
+ *   found, a client calls {@link discoverServers} to find the servers of its network.
  *
  * ```ts
  * import { announceServer, discoverServers } from '@lanchat/udp';
@@ -36,7 +41,7 @@ export {
   advertiseMdns,
 } from './mdns.js';
 export {
-  ChatUdpClient,
+  type ChatUdpClient,
   type ChatUdpClientOptions,
   ChatUdpServer,
   type ChatUdpServerOptions,
@@ -44,11 +49,12 @@ export {
   type UdpLoginVerifier,
   type UdpSendErrorEvent,
   type UdpServerEvent,
-  type UdpServerKeyRejectedEvent,
+  type UdpClientTransportOptions,
   type UdpServerStatistics,
   UdpTransport,
   type UdpTransportOptions,
   connectChatUdp,
   listenChatUdp,
+  udpClientTransport,
   udpTransport,
 } from './chat-udp.js';

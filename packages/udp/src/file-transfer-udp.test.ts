@@ -1,0 +1,154 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nodeCryptoProvider } from '@lanchat/core';
+import type { TcpClientEvent } from '@lanchat/tcp';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type ChatUdpClient,
+  type ChatUdpServer,
+  connectChatUdp,
+  listenChatUdp,
+} from './chat-udp.js';
+import { startLossyRelay } from './lossy-relay.js';
+
+const serverKeys = nodeCryptoProvider.generateX25519KeyPair();
+const cleanups: (() => Promise<unknown>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function tempDir(): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'lanchat-udp-transfer-'));
+  cleanups.push(() => rm(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+async function server(): Promise<ChatUdpServer> {
+  const started = await listenChatUdp({ staticKeyPair: serverKeys, host: '127.0.0.1', port: 0 });
+  cleanups.push(() => started.close());
+  return started;
+}
+
+/** Events of one client, with a way to wait for one (a deadline, never a fixed sleep). */
+function client(
+  port: number,
+  nick: string,
+): {
+  client: ChatUdpClient;
+  events: TcpClientEvent[];
+  next: <Type extends TcpClientEvent['type']>(
+    type: Type,
+    timeout?: number,
+  ) => Promise<Extract<TcpClientEvent, { type: Type }>>;
+} {
+  const events: TcpClientEvent[] = [];
+  const waiters = new Set<() => void>();
+  const connected = connectChatUdp({
+    host: '127.0.0.1',
+    port,
+    serverKey: serverKeys.publicKey,
+    login: { nick },
+    reconnect: false,
+    onEvent: (event) => {
+      events.push(event);
+      for (const waiter of waiters) waiter();
+    },
+  });
+  cleanups.push(() => {
+    connected.destroy();
+    return connected.stopped;
+  });
+  const next = <Type extends TcpClientEvent['type']>(
+    type: Type,
+    timeout = 20_000,
+  ): Promise<Extract<TcpClientEvent, { type: Type }>> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const found = events.find(
+          (event): event is Extract<TcpClientEvent, { type: Type }> => event.type === type,
+        );
+        if (found === undefined) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no ${type} within ${timeout} ms: ${events.map((e) => e.type).join()}`));
+      }, timeout);
+      waiters.add(check);
+      check();
+    });
+  return { client: connected, events, next };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+describe('file transfer over UDP', () => {
+  it('sends a file through the server, checked, and chat goes on beside it', async () => {
+    const chat = await server();
+    const folder = await tempDir();
+    const content = randomBytes(2_000_000);
+    const source = join(folder, 'source.bin');
+    await writeFile(source, content);
+    const alice = client(chat.address().port, 'alice');
+    const bob = client(chat.address().port, 'bob');
+    await alice.next('login-succeeded');
+    await bob.next('login-succeeded');
+    const transfer = await alice.client.sendFile('bob', source, { name: 'report.bin' });
+    const offered = await bob.next('transfer-offered');
+    expect(offered).toMatchObject({ transfer, peer: 'alice', name: 'report.bin', size: 2_000_000 });
+    await expect(bob.client.acceptFile(transfer, join(folder, 'inbox'))).resolves.toEqual({
+      name: 'report.bin',
+    });
+    alice.client.say('lobby', 'sending you the report');
+    const [sent, received] = await Promise.all([
+      alice.next('transfer-completed'),
+      bob.next('transfer-completed'),
+    ]);
+    expect(sent.direction).toBe('outgoing');
+    expect(received.path).toBe(join(folder, 'inbox', 'report.bin'));
+    expect(sha256(await readFile(received.path!))).toBe(sha256(content));
+    await expect(bob.next('message-received')).resolves.toMatchObject({
+      from: 'alice',
+      text: 'sending you the report',
+    });
+  });
+
+  it('sends 50 MB through 5% loss, duplication and reordering: the file arrives identical', async () => {
+    const chat = await server();
+    const relay = await startLossyRelay({
+      target: { host: '127.0.0.1', port: chat.address().port },
+      seed: 50,
+      loss: 0.05,
+      duplication: 0.01,
+      reordering: 0.02,
+      holdMs: 2,
+    });
+    cleanups.push(() => relay.close());
+    const folder = await tempDir();
+    const content = randomBytes(50 * 1024 * 1024);
+    const source = join(folder, 'big.bin');
+    await writeFile(source, content);
+    const alice = client(relay.port, 'alice');
+    const bob = client(relay.port, 'bob');
+    await alice.next('login-succeeded');
+    await bob.next('login-succeeded');
+    const transfer = await alice.client.sendFile('bob', source);
+    await bob.next('transfer-offered');
+    await bob.client.acceptFile(transfer, join(folder, 'inbox'));
+    const received = await bob.next('transfer-completed', 120_000);
+    expect(sha256(await readFile(received.path!))).toBe(sha256(content));
+    expect(await readdir(join(folder, 'inbox'))).toEqual(['big.bin']);
+    const { toServer, toClient } = relay.statistics;
+    // The relay did its job: thousands of datagrams lost, some duplicated, some overtaken.
+    expect(toServer.dropped + toClient.dropped).toBeGreaterThan(1000);
+    expect(toServer.duplicated + toClient.duplicated).toBeGreaterThan(0);
+    expect(toServer.reordered + toClient.reordered).toBeGreaterThan(0);
+  }, 180_000);
+});
