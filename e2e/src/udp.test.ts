@@ -1,4 +1,4 @@
-import { type ClientEvent } from '@lanchat/core';
+import type { TcpClientEvent } from '@lanchat/tcp';
 import { connectChatUdp, discoverServers } from '@lanchat/udp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestResources, startClient, startServer } from './processes.js';
@@ -34,18 +34,17 @@ describe('lanchat-server --udp', () => {
     });
     expect(found).toMatchObject({ name: 'Both', fingerprint, ports: { tcp: port, udp: port } });
 
-    const events: ClientEvent[] = [];
-    const udp = await connectChatUdp({
+    const events: TcpClientEvent[] = [];
+    const udp = connectChatUdp({
       host: '127.0.0.1',
       port,
       serverKey: found!.publicKey,
       login: { nick: 'ursula' },
-      onEvent: (event) => {
-        if (event.type !== 'send-error' && event.type !== 'server-key-rejected') events.push(event);
-      },
+      reconnect: false,
+      onEvent: (event) => events.push(event),
     });
-    resources.add(() => udp.close());
-    await expect.poll(() => udp.session.state, { timeout: 10_000 }).toBe('online');
+    resources.add(() => udp.bye());
+    await expect.poll(() => udp.online, { timeout: 10_000 }).toBe(true);
 
     const carol = resources.track(
       startClient(port, await resources.workspace(), ['--name', 'carol']),
@@ -64,8 +63,7 @@ describe('lanchat-server --udp', () => {
         { timeout: 10_000 },
       )
       .toBe(true);
-    udp.session.say('lobby', 'hello, tcp', Date.now());
-    udp.flush();
+    udp.say('lobby', 'hello, tcp');
     expect(await carol.waitFor('message', (event) => event['text'] === 'hello, tcp')).toMatchObject(
       { from: 'ursula', room: 'lobby' },
     );

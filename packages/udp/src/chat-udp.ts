@@ -36,6 +36,13 @@ import {
 /** Default UDP port of the chat: 9999, the same number as TCP's. */
 export const DEFAULT_UDP_PORT = 9999;
 
+/**
+ * The socket buffers asked for: 4 MiB each way, so that a burst of a full window to several
+ * clients waits in the kernel instead of being dropped. The system caps it (`net.core.rmem_max`
+ * and `wmem_max` on Linux); what is granted is enough, only slower if small.
+ */
+export const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** Frame types of the datagrams the server routes (protocol section 3 and 7). */
 const HANDSHAKE = 1;
 const TRANSPORT = 4;
@@ -165,7 +172,11 @@ export class UdpTransport implements ServerTransport {
   ): Promise<void> {
     if (this.#socket !== undefined) throw new InvalidStateError('the UDP transport has started');
     const host = this.#options.host ?? beside?.address ?? '0.0.0.0';
-    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    const socket = createSocket({
+      type: host.includes(':') ? 'udp6' : 'udp4',
+      recvBufferSize: SOCKET_BUFFER_BYTES,
+      sendBufferSize: SOCKET_BUFFER_BYTES,
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(this.#options.port ?? beside?.port ?? DEFAULT_UDP_PORT, host, () => {
@@ -356,6 +367,7 @@ export class ChatUdpServer {
     void this.close();
   };
   #timer: NodeJS.Timeout | undefined;
+  #flushScheduled: NodeJS.Immediate | undefined;
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link listenChatUdp}. */
@@ -372,8 +384,13 @@ export class ChatUdpServer {
 
   /** @internal */
   async start(): Promise<void> {
+    // Flushed once per turn: the datagrams of a turn are all read first, so that one
+    // acknowledgement answers them.
     await this.#transport.start(this.#chat, () => {
-      this.#flush();
+      this.#flushScheduled ??= setImmediate(() => {
+        this.#flushScheduled = undefined;
+        this.#flush();
+      });
     });
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
@@ -409,6 +426,8 @@ export class ChatUdpServer {
       this.#flush();
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
+      if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
+      this.#flushScheduled = undefined;
       await this.#transport.close();
     })();
     return this.#closing;
@@ -538,7 +557,11 @@ export function udpClientTransport(options: UdpClientTransportOptions): ClientTr
           close();
           return;
         }
-        const opened = createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+        const opened = createSocket({
+          type: family === 6 ? 'udp6' : 'udp4',
+          recvBufferSize: SOCKET_BUFFER_BYTES,
+          sendBufferSize: SOCKET_BUFFER_BYTES,
+        });
         socket = opened;
         opened.on('message', (datagram) => {
           handlers.data(datagram);

@@ -46,6 +46,7 @@ export {
   ChatUdpServer,
   type ChatUdpServerOptions,
   DEFAULT_UDP_PORT,
+  SOCKET_BUFFER_BYTES,
   type UdpLoginVerifier,
   type UdpSendErrorEvent,
   type UdpServerEvent,

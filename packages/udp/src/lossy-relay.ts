@@ -5,8 +5,7 @@
  * this does the same job in-process.
  *
  * Each client gets its own upstream socket (as behind a NAT), so the server sees one address per
- * client, and answers go back to the client they belong to. Not exported from the package: test
- * support only.
+ * client, and answers go back to the client they belong to. Exported from `@lanchat/udp/testing`.
  *
  * @module
  */
@@ -28,6 +27,8 @@ export interface LossyRelayOptions {
   readonly reordering?: number;
   /** How long a held-back datagram waits, in ms. Default 5. */
   readonly holdMs?: number;
+  /** Receive buffer of each socket, in bytes (the system may cap it). Default 4 MiB. */
+  readonly socketBufferBytes?: number;
 }
 
 /** What went through the relay in one direction. */
@@ -83,7 +84,9 @@ export async function startLossyRelay(options: LossyRelayOptions): Promise<Lossy
   });
   const statistics = { toServer: counts(), toClient: counts() };
   const timers = new Set<NodeJS.Timeout>();
-  const front = createSocket('udp4');
+  const buffer = options.socketBufferBytes ?? 4 * 1024 * 1024;
+  const socketOptions = { type: 'udp4', recvBufferSize: buffer, sendBufferSize: buffer } as const;
+  const front = createSocket(socketOptions);
   await bound(front);
   /** Upstream socket per client address. */
   const upstreams = new Map<string, Socket>();
@@ -123,7 +126,7 @@ export async function startLossyRelay(options: LossyRelayOptions): Promise<Lossy
     const key = `${client.address}:${client.port}`;
     let upstream = upstreams.get(key);
     if (upstream === undefined) {
-      const socket = createSocket('udp4');
+      const socket = createSocket(socketOptions);
       upstreams.set(key, socket);
       socket.on('message', (datagram) => {
         pass(statistics.toClient, datagram, (out) => {

@@ -134,6 +134,52 @@ describe('ReliableMessages', () => {
     expect(sender.pollTimeout()).toBeUndefined();
   });
 
+  it('catches a lost resend without waiting for the timer: three transmissions after it arrived', () => {
+    const sender = machine();
+    const receiver = machine();
+    for (let index = 0; index < 12; index++) sender.send(Uint8Array.of(index));
+    const first = [0, 1, 2, 3, 4].map(() => sender.pollTransmit(0)!);
+    // Segment 0 is lost; 1 to 3 arrive together, and their one ack reports 0 missing.
+    for (const segment of first.slice(1, 4)) receiver.receive(segment, 1);
+    sender.receive(receiver.pollTransmit(1)!, 2);
+    const resend = sender.pollTransmit(2)!;
+    expect(resend).toBe(first[0]);
+    // The resend is lost too. Three segments sent after it arrive (and 4, sent before it).
+    const later = [sender.pollTransmit(2)!, sender.pollTransmit(2)!, sender.pollTransmit(2)!];
+    for (const segment of [first[4]!, ...later]) receiver.receive(segment, 3);
+    sender.receive(receiver.pollTransmit(3)!, 4);
+    // Resent again at once, long before any timer (the earliest it could run out is 30 ms).
+    expect(sender.pollTransmit(4)).toBe(first[0]);
+    expect(sender.statistics.resent).toBe(2);
+    expect(sender.statistics.timeouts).toBe(0);
+    receiver.receive(first[0]!, 5);
+    const received: Uint8Array[] = [];
+    drain(receiver, received);
+    expect(received.map((message) => message[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('resends nothing past the ranges an ack reports: the receiver may hold those', () => {
+    const sender = machine();
+    const receiver = machine();
+    for (let index = 0; index < 40; index++) sender.send(Uint8Array.of(index));
+    const segments: Uint8Array[] = [];
+    for (let segment = sender.pollTransmit(0); segment !== undefined;) {
+      segments.push(segment);
+      segment = sender.pollTransmit(0);
+    }
+    // Every even segment is lost: 19 gaps, more than the 16 ranges an ack can report.
+    for (let index = 1; index < 40; index += 2) receiver.receive(segments[index]!, 1);
+    sender.receive(receiver.pollTransmit(1)!, 2);
+    const resent: number[] = [];
+    for (let segment = sender.pollTransmit(2); segment !== undefined;) {
+      resent.push(segments.indexOf(segment));
+      segment = sender.pollTransmit(2);
+    }
+    // The gaps the ack shows (0, 2, ..., 30) with three later transmissions acknowledged (not
+    // 30: only 31 followed it), and nothing past the ack's last range (32 and on).
+    expect(resent).toEqual(Array.from({ length: 15 }, (_, index) => index * 2));
+  });
+
   it('resends every segment that timed out at one expiry, not one per expiry (losses at the end of a burst)', () => {
     const sender = machine();
     for (let index = 0; index < 5; index++) sender.send(Uint8Array.of(index));

@@ -6,9 +6,9 @@
  *
  * Messages are cut into numbered segments; the receiver delivers them in order, whole, exactly
  * once, and acknowledges what it holds (the next number it expects, and up to 16 ranges beyond
- * it); the sender keeps at most `window` segments unacknowledged and resends a segment when its
- * RFC 6298 timer expires, or at once when three acknowledgements show a later segment arrived
- * without it.
+ * it); the sender keeps at most `window` segments unacknowledged and resends a segment at once
+ * when an acknowledgement reports it missing after three segments sent later arrived (RFC 9002's
+ * packet threshold, which catches a lost resend too), or when its RFC 6298 timer expires.
  *
  * @module
  */
@@ -31,10 +31,25 @@ export const SEGMENT_ACK = 0x11;
 export const DATA_SEGMENT_HEADER_LENGTH = 6;
 /** Most ranges an acknowledgement carries beyond its cumulative number. */
 export const MAX_SEGMENT_ACK_RANGES = 16;
-/** Default most segments unacknowledged at once, and most kept ahead of a gap: 128. */
-export const DEFAULT_RELIABLE_WINDOW = 128;
-/** Acknowledgements showing later segments that trigger an early resend of a missing one. */
+/**
+ * Default most segments unacknowledged at once, and most kept ahead of a gap: 256 (about 290 KiB
+ * of 1200-byte datagrams). A LAN's bandwidth-delay product is far less; the rest covers the
+ * event-loop turns of busy processes at both ends. More only queues in socket buffers: the round
+ * trip grows, and so does the time to notice a loss.
+ */
+export const DEFAULT_RELIABLE_WINDOW = 256;
+/**
+ * A segment is taken as lost, and resent at once, when this many segments sent after it (new or
+ * resent) were acknowledged while it was not: the packet threshold of RFC 9002's loss detection.
+ */
 const FAST_RESEND_AFTER = 3;
+/**
+ * Shortest resend timeout of a segment, in ms. A LAN's round trip is a millisecond or less, and
+ * the peer acknowledges at the end of its event-loop turn: 30 ms leaves room for a busy turn
+ * (RFC 9002 adds the peer's acknowledgement delay, 25 ms by default, to a 1 ms granularity),
+ * where TCP's usual 200 ms would stall a window for a segment lost twice.
+ */
+export const MIN_SEGMENT_RETRANSMIT_TIMEOUT = 30;
 /** Sequence numbers are 32-bit and must not wrap within a session. */
 const MAX_SEQUENCE = 0xffff_ffff;
 const END_FLAG = 0x01;
@@ -62,6 +77,8 @@ export interface ReliableStatistics {
   duplicates: number;
   /** Data segments received beyond the window, dropped. */
   beyondWindow: number;
+  /** Times the resend timer ran out (each resends what it finds overdue, and backs off). */
+  timeouts: number;
 }
 
 interface InFlight {
@@ -69,8 +86,8 @@ interface InFlight {
   readonly segment: Uint8Array;
   sentAt: number;
   resent: boolean;
-  /** Acknowledgements that showed a later segment while this one was missing. */
-  skipped: number;
+  /** Number of its latest transmission: transmissions are numbered in the order they leave. */
+  serial: number;
   /** Waiting in the resend queue (so that it goes there once). */
   queued: boolean;
 }
@@ -92,12 +109,18 @@ function readUint32(from: Uint8Array, at: number): number {
  * {@link nextMessage}, and run its timer ({@link pollTimeout}, {@link handleTimeout}).
  */
 export class ReliableMessages {
-  readonly statistics: ReliableStatistics = { sent: 0, resent: 0, duplicates: 0, beyondWindow: 0 };
+  readonly statistics: ReliableStatistics = {
+    sent: 0,
+    resent: 0,
+    duplicates: 0,
+    beyondWindow: 0,
+    timeouts: 0,
+  };
   readonly #maxPayload: number;
   readonly #maxMessageLength: number;
   readonly #maxBufferedBytes: number;
   readonly #window: number;
-  readonly #timer = new RetransmitTimer();
+  readonly #timer = new RetransmitTimer({ min: MIN_SEGMENT_RETRANSMIT_TIMEOUT });
 
   // Sending.
   readonly #queue = new FifoQueue<Uint8Array>();
@@ -110,6 +133,10 @@ export class ReliableMessages {
   /** Every segment below this was acknowledged. */
   #acknowledged = 0;
   #retransmitAt: number | undefined;
+  /** Number of the next transmission. */
+  #serial = 0;
+  /** Highest transmission number acknowledged so far. */
+  #ackedSerial = -1;
 
   // Receiving.
   #expected = 0;
@@ -223,7 +250,7 @@ export class ReliableMessages {
       if (!this.#inFlight.has(again.sequence)) return this.pollTransmit(now);
       again.sentAt = now;
       again.resent = true;
-      again.skipped = 0;
+      again.serial = this.#serial++;
       this.statistics.resent++;
       this.#retransmitAt ??= now + this.#timer.timeout;
       return again.segment;
@@ -254,7 +281,7 @@ export class ReliableMessages {
       segment,
       sentAt: now,
       resent: false,
-      skipped: 0,
+      serial: this.#serial++,
       queued: false,
     };
     this.#inFlight.set(entry.sequence, entry);
@@ -287,6 +314,7 @@ export class ReliableMessages {
     // The oldest at least, whatever its own clock says: the timer is the oldest one's.
     if (due.length === 0) due.push(this.#oldestInFlight()!);
     for (const entry of due) this.#queueResend(entry);
+    this.statistics.timeouts++;
     this.#timer.backOff();
     this.#retransmitAt = now + this.#timer.timeout;
   }
@@ -396,10 +424,12 @@ export class ReliableMessages {
       throw new MalformedTransportMessageError('an ack for segments never sent');
     }
     let progressed = false;
+    const before = this.#ackedSerial;
     for (let sequence = this.#acknowledged; sequence < cumulative; sequence++) {
       progressed = this.#settle(sequence, now) || progressed;
     }
     this.#acknowledged = Math.max(this.#acknowledged, cumulative);
+    /** The end of what this acknowledgement describes: nothing is known of segments past it. */
     let highest = cumulative;
     for (let index = 0; index < count; index++) {
       const start = readUint32(segment, 6 + index * 8);
@@ -415,12 +445,15 @@ export class ReliableMessages {
       for (let sequence = start; sequence < end; sequence++) {
         progressed = this.#settle(sequence, now) || progressed;
       }
-      highest = Math.max(highest, end);
+      highest = end;
     }
-    // Segments below the highest acknowledged one and still missing were probably lost.
-    for (const entry of this.#inFlight.values()) {
-      if (entry.sequence < highest && ++entry.skipped === FAST_RESEND_AFTER) {
-        this.#queueResend(entry);
+    // A segment that this acknowledgement reports missing, and whose transmission was followed
+    // by enough acknowledged ones, was lost (or its copy was, if it was resent: a resend lost in
+    // turn is caught the same way). Past the ranges the acknowledgement carries, nothing is known.
+    if (this.#ackedSerial >= FAST_RESEND_AFTER && this.#ackedSerial > before) {
+      const lostBelow = this.#ackedSerial - FAST_RESEND_AFTER + 1;
+      for (const entry of this.#inFlight.values()) {
+        if (entry.sequence < highest && entry.serial < lostBelow) this.#queueResend(entry);
       }
     }
     if (this.#inFlight.size === 0) this.#retransmitAt = undefined;
@@ -432,6 +465,7 @@ export class ReliableMessages {
     const entry = this.#inFlight.get(sequence);
     if (entry === undefined) return false;
     this.#inFlight.delete(sequence);
+    if (entry.serial > this.#ackedSerial) this.#ackedSerial = entry.serial;
     if (!entry.resent) this.#timer.sample(Math.max(1, now - entry.sentAt));
     return true;
   }

@@ -34,6 +34,12 @@ export class RetransmitTimer {
   #smoothed: number | undefined;
   #variation = 0;
   #timeout = INITIAL_RETRANSMIT_TIMEOUT;
+  readonly #min: number;
+
+  /** `min`: the shortest timeout, in ms. Default {@link MIN_RETRANSMIT_TIMEOUT}. */
+  constructor(options: { readonly min?: number } = {}) {
+    this.#min = options.min ?? MIN_RETRANSMIT_TIMEOUT;
+  }
 
   /** The current timeout, in milliseconds. */
   get timeout(): number {
@@ -54,15 +60,15 @@ export class RetransmitTimer {
       this.#variation = 0.75 * this.#variation + 0.25 * Math.abs(this.#smoothed - roundTrip);
       this.#smoothed = 0.875 * this.#smoothed + 0.125 * roundTrip;
     }
-    this.#timeout = clamp(this.#smoothed + Math.max(10, 4 * this.#variation));
+    this.#timeout = this.#clamp(this.#smoothed + Math.max(10, 4 * this.#variation));
   }
 
   /** A timeout expired: wait twice as long next time, until a new measurement. */
   backOff(): void {
-    this.#timeout = clamp(this.#timeout * 2);
+    this.#timeout = this.#clamp(this.#timeout * 2);
   }
-}
 
-function clamp(timeout: number): number {
-  return Math.min(MAX_RETRANSMIT_TIMEOUT, Math.max(MIN_RETRANSMIT_TIMEOUT, timeout));
+  #clamp(timeout: number): number {
+    return Math.min(MAX_RETRANSMIT_TIMEOUT, Math.max(this.#min, timeout));
+  }
 }
