@@ -1,11 +1,18 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { TcpClientEvent } from '@lanchat/tcp';
 import { connectChatUdp, discoverServers } from '@lanchat/udp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestResources, startClient, startServer } from './processes.js';
+import { CLIENT_CLI, JsonProcess, TestResources, startClient, startServer } from './processes.js';
 
 const resources = new TestResources();
 
 afterEach(resources.cleanUp);
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
 
 describe('lanchat-server --udp', () => {
   it('a UDP client, with the key from discovery, chats with a TCP client of the lanchat app', async () => {
@@ -67,5 +74,118 @@ describe('lanchat-server --udp', () => {
     expect(await carol.waitFor('message', (event) => event['text'] === 'hello, tcp')).toMatchObject(
       { from: 'ursula', room: 'lobby' },
     );
+  });
+});
+
+describe('lanchat connect --udp and lanchat send --udp', () => {
+  it('chat and files over UDP with a TCP user in the same room; the key from discovery first, then from known_hosts', async () => {
+    const workspace = await resources.workspace();
+    const { server, port, fingerprint } = await startServer(path.join(workspace, 'server'), [
+      '--udp',
+      '--discovery-port',
+      '0',
+    ]);
+    resources.track(server);
+    const discoveryPort = String((await server.waitFor('discovery'))['port']);
+    const ursulaConfig = path.join(workspace, 'ursula');
+    const ursulaInbox = path.join(workspace, 'ursula-inbox');
+    const carolInbox = path.join(workspace, 'carol-inbox');
+
+    // Nothing pinned: `--udp` asks the server for its key by discovery, and pins it on first use.
+    const ursula = resources.track(
+      new JsonProcess(CLIENT_CLI, [
+        '--json',
+        'connect',
+        '--udp',
+        `127.0.0.1:${port}`,
+        '--discovery-port',
+        discoveryPort,
+        '--config-dir',
+        ursulaConfig,
+        '--name',
+        'ursula',
+        '--accept-files',
+        ursulaInbox,
+      ]),
+    );
+    expect(await ursula.waitFor('connecting')).toMatchObject({ transport: 'udp', port });
+    expect(await ursula.waitFor('server-key')).toMatchObject({ status: 'new', fingerprint });
+    await ursula.waitFor('connected');
+    const carol = resources.track(
+      startClient(port, path.join(workspace, 'carol'), [
+        '--name',
+        'carol',
+        '--accept-files',
+        carolInbox,
+      ]),
+    );
+    await carol.waitFor('connected');
+
+    carol.send('hello from tcp');
+    expect(await ursula.waitFor('message')).toMatchObject({
+      from: 'carol',
+      text: 'hello from tcp',
+    });
+    ursula.send('hello from udp');
+    expect(await carol.waitFor('message')).toMatchObject({
+      from: 'ursula',
+      text: 'hello from udp',
+    });
+
+    // A file from TCP to UDP, relayed by the server.
+    const toUrsula = randomBytes(3_000_000);
+    await writeFile(path.join(workspace, 'to-ursula.bin'), toUrsula);
+    carol.send(`/send ursula ${path.join(workspace, 'to-ursula.bin')}`);
+    const incoming = (event: { readonly [key: string]: unknown }): boolean =>
+      event['direction'] === 'incoming';
+    const received = await ursula.waitFor('transfer-completed', incoming, 60_000);
+    expect(sha256(await readFile(received['path'] as string))).toBe(sha256(toUrsula));
+    expect(await readdir(ursulaInbox)).toEqual(['to-ursula.bin']);
+
+    // The one-shot send over UDP, with the key now pinned in ursula's known_hosts.
+    const toCarol = randomBytes(2_000_000);
+    await writeFile(path.join(workspace, 'to-carol.bin'), toCarol);
+    const send = resources.track(
+      new JsonProcess(CLIENT_CLI, [
+        '--json',
+        'send',
+        '--udp',
+        `127.0.0.1:${port}`,
+        'carol',
+        path.join(workspace, 'to-carol.bin'),
+        '--config-dir',
+        ursulaConfig,
+        '--name',
+        'ursula2',
+      ]),
+    );
+    expect(await send.waitFor('server-key')).toMatchObject({ status: 'known', fingerprint });
+    expect(await send.exited).toBe(0);
+    const atCarol = await carol.waitFor('transfer-completed', incoming, 60_000);
+    expect(sha256(await readFile(atCarol['path'] as string))).toBe(sha256(toCarol));
+  });
+
+  it('refuses --udp to an address that neither has a pinned key nor gives one (exit 2)', async () => {
+    const workspace = await resources.workspace();
+    // A server without --udp: discovery answers, but offers no UDP port.
+    const { server, port } = await startServer(path.join(workspace, 'server'), [
+      '--discovery-port',
+      '0',
+    ]);
+    resources.track(server);
+    const discoveryPort = String((await server.waitFor('discovery'))['port']);
+    const client = resources.track(
+      new JsonProcess(CLIENT_CLI, [
+        'connect',
+        '--udp',
+        `127.0.0.1:${port}`,
+        '--discovery-port',
+        discoveryPort,
+        '--config-dir',
+        path.join(workspace, 'client'),
+      ]),
+    );
+    expect(await client.exited).toBe(2);
+    expect(client.stderr.join('\n')).toMatch(/did not give its key.*--udp/s);
   });
 });

@@ -20,7 +20,7 @@ import {
   checkRoomName,
 } from '@lanchat/core';
 import { discoverServers } from '@lanchat/udp';
-import { formatHostKey, parseServerAddress } from './address.js';
+import { type ServerAddress, formatHostKey, parseServerAddress } from './address.js';
 import { ClientApp, ExitCode, type OutputEvent } from './client-app.js';
 import { ensureConfigDir, resolveConfigDir } from './config-dir.js';
 import { KNOWN_HOSTS_FILE_NAME, KnownHosts } from './known-hosts.js';
@@ -39,6 +39,7 @@ interface ConnectOptions {
   readonly acceptFiles?: string;
   readonly downloadDir?: string;
   readonly discoveryPort?: number;
+  readonly udp?: boolean;
 }
 
 interface DiscoverOptions {
@@ -144,15 +145,21 @@ async function discoverCommand(
  * `lanchat connect` without an address: discovery finds the servers; one is taken, several are
  * offered as a list to choose from (on a terminal), none is an error.
  */
-async function chooseServer(options: ConnectOptions, interactive: boolean): Promise<string> {
+async function chooseServer(
+  options: ConnectOptions,
+  interactive: boolean,
+): Promise<ReachableServer> {
   const configDir = await ensureConfigDir(resolveConfigDir(options.configDir));
   const knownHosts = await KnownHosts.open(path.join(configDir, KNOWN_HOSTS_FILE_NAME));
   const servers = reachableServers(
     await discoverServers({ port: options.discoveryPort ?? DEFAULT_DISCOVERY_PORT }),
+    options.udp === true ? 'udp' : 'tcp',
   );
   if (servers.length === 0) {
     throw new InvalidArgumentError(
-      'no lanchat server answered on the local network: give its address, `lanchat connect HOST[:PORT]`',
+      options.udp === true
+        ? 'no lanchat server offering UDP answered on the local network: give its address, `lanchat connect --udp HOST[:PORT]`'
+        : 'no lanchat server answered on the local network: give its address, `lanchat connect HOST[:PORT]`',
     );
   }
   const list = formatServerList(servers, (server) =>
@@ -160,7 +167,7 @@ async function chooseServer(options: ConnectOptions, interactive: boolean): Prom
   );
   if (servers.length === 1) {
     if (interactive) process.stdout.write(`found ${list[0]!.trim()}\n`);
-    return servers[0]!.target;
+    return servers[0]!;
   }
   if (!interactive) {
     throw new InvalidArgumentError(
@@ -176,11 +183,45 @@ async function chooseServer(options: ConnectOptions, interactive: boolean): Prom
       });
       const index = Number(answer.trim()) - 1;
       const chosen = servers[index];
-      if (Number.isInteger(index) && chosen !== undefined) return chosen.target;
+      if (Number.isInteger(index) && chosen !== undefined) return chosen;
     }
   } finally {
     lines.close();
   }
+}
+
+/**
+ * The key to open a UDP session with (its handshake is keyed by the server's key, so it must be
+ * known first): the one pinned for that address, else the one the server gives when asked by
+ * discovery (unicast to that host). Either way it is checked after the handshake like a TCP
+ * server's: a new key is pinned and its fingerprint shown; a key that differs from the pinned one
+ * is refused unless --accept-new-key.
+ */
+async function udpServerKey(
+  server: ServerAddress,
+  knownHosts: KnownHosts,
+  options: ConnectOptions,
+): Promise<Uint8Array> {
+  const pinned = knownHosts.lookup(server.hostKey);
+  if (pinned !== undefined && options.acceptNewKey !== true) return pinned;
+  const found = await discoverServers({
+    hosts: [server.host],
+    interfaces: [],
+    port: options.discoveryPort ?? DEFAULT_DISCOVERY_PORT,
+    timeout: 2000,
+  });
+  const offering = found.filter((entry) => entry.ports.udp === server.port);
+  const match =
+    offering.find((entry) => entry.addresses.includes(server.host)) ??
+    (offering.length === 1 ? offering[0] : undefined);
+  if (match !== undefined) return match.publicKey;
+  if (pinned !== undefined) return pinned;
+  throw new InvalidArgumentError(
+    `${server.hostKey} did not give its key (asked by LAN discovery, UDP port ` +
+      `${String(options.discoveryPort ?? DEFAULT_DISCOVERY_PORT)}): over UDP the server's key must be known ` +
+      `before connecting. Is the server running with --udp and discovery on? Connecting once over ` +
+      `TCP (lanchat connect ${server.hostKey}) pins its key too.`,
+  );
 }
 
 async function connectCommand(
@@ -190,9 +231,14 @@ async function connectCommand(
   sendFile?: { readonly to: string; readonly path: string },
 ): Promise<number> {
   const canAsk = !json && process.stdin.isTTY && process.stdout.isTTY;
-  const server = parseServerAddress(address ?? (await chooseServer(options, canAsk)));
+  const chosen = address === undefined ? await chooseServer(options, canAsk) : undefined;
+  const server = parseServerAddress(address ?? chosen!.target);
   const configDir = await ensureConfigDir(resolveConfigDir(options.configDir));
   const knownHosts = await KnownHosts.open(path.join(configDir, KNOWN_HOSTS_FILE_NAME));
+  const udpKey =
+    options.udp === true
+      ? (chosen?.publicKey ?? (await udpServerKey(server, knownHosts, options)))
+      : undefined;
   const interactive =
     sendFile === undefined && !json && process.stdin.isTTY && process.stdout.isTTY;
   // `lanchat send` on a terminal: a progress bar of its own on stderr.
@@ -261,6 +307,7 @@ async function connectCommand(
     downloadDir: options.downloadDir ?? defaultDownloadDir(),
     ...(options.acceptFiles === undefined ? {} : { acceptFiles: options.acceptFiles }),
     ...(sendFile === undefined ? {} : { sendFile }),
+    ...(udpKey === undefined ? {} : { udp: { serverKey: udpKey } }),
   });
   app.start();
   if (interactive) {
@@ -348,6 +395,10 @@ export function createProgram(): Command {
       'where /accept saves files (default: $XDG_DOWNLOAD_DIR, ~/Downloads, or here)',
     )
     .option('--discovery-port <port>', 'UDP port of LAN discovery (default 9998)', parsePort)
+    .option(
+      '--udp',
+      "connect over UDP (the server runs with --udp); the server's key is taken from known_hosts or asked by discovery",
+    )
     .action(async (address: string | undefined, options: ConnectOptions) => {
       process.exitCode = await connectCommand(
         address,
@@ -369,6 +420,8 @@ export function createProgram(): Command {
     )
     .option('--accept-new-key', 'accept a server key that differs from the pinned one')
     .option('--config-dir <dir>', 'where known_hosts is kept (default: $XDG_CONFIG_HOME/lanchat)')
+    .option('--udp', 'send over UDP (the server runs with --udp)')
+    .option('--discovery-port <port>', 'UDP port of LAN discovery (default 9998)', parsePort)
     .action(async (address: string, nick: string, file: string, options: ConnectOptions) => {
       process.exitCode = await connectCommand(
         address,

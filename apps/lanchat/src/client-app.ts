@@ -18,6 +18,7 @@ import {
   nameKey,
 } from '@lanchat/core';
 import { type ChatTcpClient, type TcpClientEvent, connectChat } from '@lanchat/tcp';
+import { udpClientTransport } from '@lanchat/udp';
 import { resolve as resolvePath } from 'node:path';
 import { COMMAND_HELP, type Command, CommandError, parseCommand } from './commands.js';
 import type { KnownHosts } from './known-hosts.js';
@@ -29,6 +30,8 @@ export type OutputEvent =
       readonly host: string;
       readonly port: number;
       readonly attempt: number;
+      /** `tcp`, or `udp` with --udp. */
+      readonly transport: string;
     }
   | {
       readonly event: 'server-key';
@@ -225,6 +228,11 @@ export interface ClientAppOptions {
   readonly maxFileSize?: number;
   /** One-shot mode: send this file to this user, then leave (exit 0 once it is done). */
   readonly sendFile?: { readonly to: string; readonly path: string };
+  /**
+   * Connect over UDP instead of TCP, to a server expected to hold `serverKey` (pinned, or from
+   * discovery): the handshake is keyed by it.
+   */
+  readonly udp?: { readonly serverKey: Uint8Array };
 }
 
 /** What the app remembers of a transfer, for events and `/accept`. */
@@ -320,6 +328,9 @@ export class ClientApp {
       login: () => this.#loginDetails(),
       verifyServerKey: (key) => this.#verifyServerKey(key),
       reconnect: options.reconnect === false ? false : {},
+      ...(options.udp === undefined
+        ? {}
+        : { transport: udpClientTransport({ serverKey: options.udp.serverKey }) }),
       ...(options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize }),
       onEvent: (event) => {
         this.#onEvent(event);
@@ -914,7 +925,13 @@ export class ClientApp {
     switch (event.type) {
       case 'connecting':
         if (event.attempt === 0)
-          output({ event: 'connecting', host: event.host, port: event.port, attempt: 0 });
+          output({
+            event: 'connecting',
+            host: event.host,
+            port: event.port,
+            attempt: 0,
+            transport: event.transport,
+          });
         return;
       case 'connection-error':
         if (!this.#everConnected)
@@ -1061,6 +1078,21 @@ export class ClientApp {
         }
         return;
       case 'client-stopped':
+        if (
+          this.#options.udp !== undefined &&
+          !this.#everConnected &&
+          this.#exitCode === ExitCode.ok &&
+          event.reason === 'could not connect'
+        ) {
+          // Over UDP nothing says "refused": a server that is not there, that does not serve
+          // UDP, or whose key is not the one expected (it drops such a handshake) stays silent.
+          this.#error(
+            'connection-failed',
+            `no answer over UDP from ${this.#options.host}:${this.#options.port}: is the server ` +
+              'running with --udp? If its key changed, `lanchat discover HOST` shows the new one ' +
+              '(connect with --accept-new-key to take it).',
+          );
+        }
         if (this.#exitCode === ExitCode.ok && event.reason !== 'bye') {
           this.#exitCode = ExitCode.failure;
           this.#closeReason = event.reason;

@@ -11,7 +11,7 @@ import pc from 'picocolors';
 import { formatHostKey } from './address.js';
 import type { KnownHostStatus } from './known-hosts.js';
 
-/** A discovered server that speaks TCP, as `lanchat connect` can reach it. */
+/** A discovered server as `lanchat connect` can reach it, over TCP (or UDP with `--udp`). */
 export interface ReachableServer {
   readonly name: string;
   /** `address:port` to connect to. */
@@ -24,11 +24,14 @@ export interface ReachableServer {
   readonly addresses: readonly string[];
 }
 
-/** The servers that offer TCP, with the first address each answered from. */
-export function reachableServers(servers: readonly DiscoveredServer[]): ReachableServer[] {
+/** The servers that offer TCP (or UDP), with the first address each answered from. */
+export function reachableServers(
+  servers: readonly DiscoveredServer[],
+  transport: 'tcp' | 'udp' = 'tcp',
+): ReachableServer[] {
   const reachable: ReachableServer[] = [];
   for (const server of servers) {
-    const port = server.ports.tcp;
+    const port = server.ports[transport];
     const host = server.addresses[0];
     if (port === undefined || host === undefined) continue;
     reachable.push({

@@ -42,6 +42,18 @@ describe('KnownHosts', () => {
     });
   });
 
+  it('looks a pinned key up (a copy: changing it changes nothing pinned)', async () => {
+    const hosts = await KnownHosts.open(file);
+    expect(hosts.lookup('lab:9999')).toBeUndefined();
+    await hosts.pin('lab:9999', keyA);
+    const found = hosts.lookup('lab:9999')!;
+    expect(found).toEqual(keyA);
+    found.fill(9);
+    expect(hosts.lookup('lab:9999')).toEqual(keyA);
+    expect(hosts.lookup('lab:9998')).toBeUndefined();
+    expect(() => hosts.lookup('not a host key')).toThrow(RangeError);
+  });
+
   it('saves pins in the documented format, with mode 0600 and no temporary file', async () => {
     const hosts = await KnownHosts.open(file);
     await hosts.pin('lab:9999', keyA);

@@ -187,6 +187,12 @@ export class KnownHosts {
     return [...this.#keys.keys()];
   }
 
+  /** The key pinned for a server (a copy), or `undefined`. */
+  lookup(hostKey: string): Uint8Array | undefined {
+    const pinned = this.#keys.get(checkHostKey(hostKey));
+    return pinned === undefined ? undefined : new Uint8Array(pinned);
+  }
+
   /**
    * Compares the key a server presented with the one pinned for it.
    *

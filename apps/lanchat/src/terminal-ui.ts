@@ -49,7 +49,11 @@ export function formatEvent(event: OutputEvent, self: string | undefined): strin
   const text = (value: string): string => sanitizeForTerminal(value).replace(/\n/g, '\n      ');
   switch (event.event) {
     case 'connecting':
-      return [notice(`connecting to ${event.host}:${event.port}...`)];
+      return [
+        notice(
+          `connecting to ${event.host}:${event.port}${event.transport === 'udp' ? ' over UDP' : ''}...`,
+        ),
+      ];
     case 'server-key':
       return event.status === 'new'
         ? [
