@@ -7,6 +7,7 @@ import type { TcpClientEvent } from '@lanchat/tcp';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type ChatUdpClient,
+  type ChatUdpClientOptions,
   type ChatUdpServer,
   connectChatUdp,
   listenChatUdp,
@@ -26,8 +27,13 @@ async function tempDir(): Promise<string> {
   return directory;
 }
 
-async function server(): Promise<ChatUdpServer> {
-  const started = await listenChatUdp({ staticKeyPair: serverKeys, host: '127.0.0.1', port: 0 });
+async function server(options: { idleTimeout?: number } = {}): Promise<ChatUdpServer> {
+  const started = await listenChatUdp({
+    staticKeyPair: serverKeys,
+    host: '127.0.0.1',
+    port: 0,
+    ...options,
+  });
   cleanups.push(() => started.close());
   return started;
 }
@@ -36,6 +42,7 @@ async function server(): Promise<ChatUdpServer> {
 function client(
   port: number,
   nick: string,
+  options: Partial<ChatUdpClientOptions> = {},
 ): {
   client: ChatUdpClient;
   events: TcpClientEvent[];
@@ -56,6 +63,7 @@ function client(
       events.push(event);
       for (const waiter of waiters) waiter();
     },
+    ...options,
   });
   cleanups.push(() => {
     connected.destroy();
@@ -151,4 +159,42 @@ describe('file transfer over UDP', () => {
     expect(toServer.duplicated + toClient.duplicated).toBeGreaterThan(0);
     expect(toServer.reordered + toClient.reordered).toBeGreaterThan(0);
   }, 180_000);
+
+  it('reconnects after the path was cut long enough for the session to die, and the transfer resumes', async () => {
+    // Short timeouts, so that a cut path kills the session within a second or two.
+    const chat = await server({ idleTimeout: 1500 });
+    const relay = await startLossyRelay({
+      target: { host: '127.0.0.1', port: chat.address().port },
+      seed: 9,
+    });
+    cleanups.push(() => relay.close());
+    const folder = await tempDir();
+    const content = randomBytes(20 * 1024 * 1024);
+    const source = join(folder, 'resume.bin');
+    await writeFile(source, content);
+    const alice = client(relay.port, 'alice', {
+      keepaliveInterval: 300,
+      deadTimeout: 1000,
+      reconnect: { initialDelay: 50, maxDelay: 500 },
+    });
+    // Bob's path is not cut; his pings keep him within the server's short idle timeout.
+    const bob = client(chat.address().port, 'bob', { keepaliveInterval: 300 });
+    await alice.next('login-succeeded');
+    await bob.next('login-succeeded');
+    const transfer = await alice.client.sendFile('bob', source);
+    await bob.next('transfer-offered');
+    await bob.client.acceptFile(transfer, join(folder, 'inbox'));
+    await bob.next('transfer-progress');
+    // The cable is pulled out: nothing gets through either way.
+    relay.configure({ loss: 1 });
+    const lost = await alice.next('reconnect-scheduled');
+    expect(lost.attempt).toBe(1);
+    relay.configure({ loss: 0 });
+    // Back: logged in again (once the server has let the dead session go), and the file ends
+    // whole, resumed from where the receiver was.
+    await alice.next('reconnected', 30_000);
+    const received = await bob.next('transfer-completed', 60_000);
+    expect(sha256(await readFile(received.path!))).toBe(sha256(content));
+    expect(alice.events.some((event) => event.type === 'transfer-interrupted')).toBe(true);
+  }, 120_000);
 });

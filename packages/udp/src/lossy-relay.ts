@@ -54,6 +54,11 @@ export interface LossyRelay {
    * after a NAT rebinding or a client changing network.
    */
   rebind(): Promise<void>;
+  /**
+   * Changes the rates from now on (a `loss` of 1 cuts the path, as a cable pulled out; back to 0,
+   * it is plugged in again).
+   */
+  configure(rates: Pick<LossyRelayOptions, 'loss' | 'duplication' | 'reordering'>): void;
   /** Closes every socket and cancels held datagrams. */
   close(): Promise<void>;
 }
@@ -71,9 +76,9 @@ function bound(socket: Socket, port = 0): Promise<void> {
 /** Starts a relay on a free loopback port. */
 export async function startLossyRelay(options: LossyRelayOptions): Promise<LossyRelay> {
   const random = new SeededRandom(options.seed);
-  const loss = options.loss ?? 0;
-  const duplication = options.duplication ?? 0;
-  const reordering = options.reordering ?? 0;
+  let loss = options.loss ?? 0;
+  let duplication = options.duplication ?? 0;
+  let reordering = options.reordering ?? 0;
   const holdMs = options.holdMs ?? 5;
   const counts = (): LossyRelayStatistics => ({
     received: 0,
@@ -157,6 +162,11 @@ export async function startLossyRelay(options: LossyRelayOptions): Promise<Lossy
   return {
     port: front.address().port,
     statistics,
+    configure: (rates) => {
+      loss = rates.loss ?? loss;
+      duplication = rates.duplication ?? duplication;
+      reordering = rates.reordering ?? reordering;
+    },
     rebind: async () => {
       const old = [...upstreams.values()];
       upstreams.clear();
