@@ -12,6 +12,7 @@ import { runFrameDecode } from './frame-decode.mjs';
 import { runHandshake } from './handshake.mjs';
 import { runIdle } from './idle.mjs';
 import { runTransfer } from './transfer.mjs';
+import { runUdp } from './udp.mjs';
 
 /** @param {string} line */
 const print = (line) => {
@@ -26,6 +27,7 @@ const ALL = {
   fanout: runFanout,
   idle: runIdle,
   transfer: runTransfer,
+  udp: runUdp,
 };
 
 const requested = process.argv.slice(2);

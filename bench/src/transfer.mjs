@@ -78,7 +78,7 @@ function transferTimeout(bytes) {
  * @param {string} name
  * @param {number} fallback
  */
-function positiveIntegerFromEnv(name, fallback) {
+export function positiveIntegerFromEnv(name, fallback) {
   const text = process.env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
@@ -98,7 +98,7 @@ function positiveIntegerFromEnv(name, fallback) {
  * @param {number} bytes
  * @returns {Promise<string>} hex
  */
-async function generateSource(path, bytes) {
+export async function generateSource(path, bytes) {
   const handle = await open(path, 'wx');
   const hash = createHash('sha256');
   try {
@@ -434,7 +434,7 @@ function formatThroughput(bytesPerSecond) {
 }
 
 /** The machine's 1-minute load average: other work on the machine skews everything here. */
-function loadAverage() {
+export function loadAverage() {
   return roundTo(loadavg()[0] ?? NaN, 2);
 }
 
@@ -447,9 +447,11 @@ function printToStdout(line) {
  * Makes the run's temporary folder, and removes it again however the run ends: normally or by
  * an error (`remove`), by process.exit, or by Ctrl-C / SIGTERM (then the signal is raised again,
  * so the process ends as it would have).
+ *
+ * @param {string} [prefix] of the folder's name, in the system's temporary folder
  */
-async function makeTemporaryFolder() {
-  const directory = await mkdtemp(join(tmpdir(), 'lanchat-bench-transfer-'));
+export async function makeTemporaryFolder(prefix = 'lanchat-bench-transfer-') {
+  const directory = await mkdtemp(join(tmpdir(), prefix));
   const removeNow = () => {
     rmSync(directory, { recursive: true, force: true });
   };

@@ -1,0 +1,695 @@
+// @ts-check
+/**
+ * UDP file-transfer benchmark: one file of random bytes (64 MiB, or BENCH_UDP_MB MiB) sent by
+ * lanchat over UDP on loopback, against the limit: raw node:dgram throughput between two node
+ * processes in the same run (udp-raw.mjs), datagrams of 1200 bytes, the largest a lanchat UDP
+ * session sends. Same file, same run, rounds interleaved (each round runs every contender once,
+ * odd rounds in the reverse order) so that a slow moment of the shared machine hits all of them.
+ *
+ * The limit: a sender process sends the file in 1200-byte datagrams as fast as the kernel takes
+ * them (at most 64 sends waiting for their callback), 4 MiB socket buffers both ends. The figure
+ * is the bytes the receiver got over the span from the first to the last datagram it got (its own
+ * clock): what one node process can read, for on loopback the kernel drops at once what the
+ * receiver has no room for, and the sender never waits for the receiver. The datagrams it did not
+ * get are the kernel's loss share, reported beside.
+ *
+ * lanchat, three contenders, each round with a fresh set of processes (server, sender,
+ * receiver, and the relay if any, each in a process of its own, as on a network; every client a
+ * `connectChatUdp` client, a fresh session each round, so every contender starts alike):
+ * - direct: the clients talk to the `listenChatUdp` server straight;
+ * - relay 0%: through `startLossyRelay` of @lanchat/udp/testing, set to pass everything;
+ * - relay 5%: through the same relay, set up the same way but for the rates: 5% loss, 1%
+ *   duplication, 2% reordering (held 2 ms), each way, the same seed as the relay 0% round of the
+ *   same round.
+ * The relay runs in a process of its own rather than in the server's: it forwards every datagram
+ * of both clients both ways, in JavaScript, which in the server's process would take the server's
+ * event loop and CPU and blur both figures; alone, its CPU time is its own and it cannot hold up
+ * the server's acknowledgements. The relay 0% round is what the 5% one is set against, not the
+ * direct one: the ratio is then the cost of the losses alone, not of the relay.
+ *
+ * lanchat's throughput (goodput: file bytes over time) is over the transfer alone: the sender's
+ * `transfer-accepted` to its `transfer-completed` (which comes once the receiver has checked the
+ * SHA-256, synced the file and given it its name), in the sender's clock, as in transfer.mjs;
+ * sendFile's hashing of the file before the offer is timed apart. The receiver then hashes the
+ * file on disk itself, outside the timed window, and the run fails if it differs from the source.
+ * The sender's longest wait between `transfer-accepted` and each `transfer-progress` (one every
+ * ~90 KB acknowledged) is printed too: a stall of the transfer (a resend timer, a full window)
+ * shows there, where the mean hides it.
+ *
+ * Every process reports its CPU time over the transfer (the server and the relay sampled over IPC
+ * at the sender's `accepted` and `sent`), printed in CPU-seconds with the process's busy share
+ * (CPU time over the contender's wall time; 100% = one core; the machine has two, shared by up to
+ * four processes here, so a process near 100% is the bottleneck). The machine-wide kernel counters
+ * of UDP receive and send buffer errors (/proc/net/snmp, what `netstat -su` prints) are read
+ * before and after each contender's transfer: other traffic on the machine counts in them too.
+ *
+ * BENCH_UDP_MB: the file's size in MiB (default 64). BENCH_UDP_ROUNDS: measured rounds of each
+ * contender (default 2). Medians are quoted; every round is printed too.
+ *
+ * @module
+ */
+
+import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
+import { startChild } from './children.mjs';
+import { formatTable, median, roundSignificant, roundTo } from './lib.mjs';
+import {
+  generateSource,
+  loadAverage,
+  makeTemporaryFolder,
+  positiveIntegerFromEnv,
+} from './transfer.mjs';
+import { DATAGRAM_BYTES, SOCKET_BUFFER_BYTES } from './udp-raw.mjs';
+
+const MIB = 1024 * 1024;
+/** lanchat direct must reach at least this multiple of the raw dgram throughput. */
+const RAW_RATIO_TARGET = 0.5;
+/** lanchat's goodput at 5% loss must be at least this multiple of its goodput at 0%. */
+const LOSS_RATIO_TARGET = 0.5;
+/** The relay's settings: the same for both relay contenders but for the rates. */
+const HOLD_MS = 2;
+const SEED = 0x5eed;
+/** @type {Rates} */
+const CLEAN = { loss: 0, duplication: 0, reordering: 0 };
+/** @type {Rates} */
+const LOSSY = { loss: 0.05, duplication: 0.01, reordering: 0.02 };
+/** Hard limits, in ms. */
+const CHILD_LIFETIME = 600_000;
+const READY_TIMEOUT = 30_000;
+const STEP_TIMEOUT = 10_000;
+
+/**
+ * Longest a transfer of `bytes` may take (a floor of 1 MB/s, far below anything seen here), and
+ * so the deadline of every wait for it.
+ *
+ * @param {number} bytes
+ */
+function transferTimeout(bytes) {
+  return 30_000 + bytes / 1_000;
+}
+
+/**
+ * @typedef {object} Rates what the relay does to each datagram, each way
+ * @property {number} loss
+ * @property {number} duplication
+ * @property {number} reordering
+ */
+
+/**
+ * @typedef {object} Source
+ * @property {string} directory the run's temporary folder
+ * @property {string} path
+ * @property {number} size
+ * @property {string} sha256
+ */
+
+/**
+ * The kernel's UDP error counters, machine-wide (Linux; all zero where /proc is not there).
+ *
+ * @returns {{ receiveBufferErrors: number, sendBufferErrors: number, inErrors: number }}
+ */
+function udpKernelCounters() {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('Udp: '));
+    const names = (lines[0] ?? '').split(/\s+/).slice(1);
+    const values = (lines[1] ?? '').split(/\s+/).slice(1).map(Number);
+    /** @param {string} name */
+    const pick = (name) => values[names.indexOf(name)] ?? NaN;
+    return {
+      receiveBufferErrors: pick('RcvbufErrors'),
+      sendBufferErrors: pick('SndbufErrors'),
+      inErrors: pick('InErrors'),
+    };
+  } catch {
+    return { receiveBufferErrors: 0, sendBufferErrors: 0, inErrors: 0 };
+  }
+}
+
+/**
+ * @param {ReturnType<typeof udpKernelCounters>} before
+ * @param {ReturnType<typeof udpKernelCounters>} after
+ */
+function counterDelta(before, after) {
+  return {
+    receiveBufferErrors: after.receiveBufferErrors - before.receiveBufferErrors,
+    sendBufferErrors: after.sendBufferErrors - before.sendBufferErrors,
+    inErrors: after.inErrors - before.inErrors,
+  };
+}
+
+/**
+ * @typedef {object} RawRound
+ * @property {number} bytesPerSecond received, over the receiver's first to last datagram
+ * @property {number} milliseconds that span
+ * @property {number} sent datagrams
+ * @property {number} received datagrams
+ * @property {number} sendErrors failed sends (tried again)
+ * @property {number} sendBytesPerSecond the sender's rate, over its own span (information)
+ * @property {number} senderCpuMilliseconds
+ * @property {number} receiverCpuMilliseconds
+ * @property {ReturnType<typeof counterDelta>} kernel
+ */
+
+/**
+ * One raw round: a receiver process, then a sender process, each started for this round only.
+ *
+ * @param {Source} source
+ * @returns {Promise<RawRound>}
+ */
+async function rawRound(source) {
+  const timeout = transferTimeout(source.size);
+  const receiver = startChild('./udp-raw.mjs', {
+    label: 'raw dgram receiver',
+    args: ['receive', String(CHILD_LIFETIME)],
+    lifetimeMs: CHILD_LIFETIME,
+  });
+  /** @type {import('./children.mjs').Child | undefined} */
+  let sender;
+  try {
+    const listening = await receiver.next('listening', READY_TIMEOUT);
+    const before = udpKernelCounters();
+    sender = startChild('./udp-raw.mjs', {
+      label: 'raw dgram sender',
+      args: [
+        'send',
+        source.path,
+        String(listening['port']),
+        String(timeout),
+        String(CHILD_LIFETIME),
+      ],
+      lifetimeMs: CHILD_LIFETIME,
+    });
+    const [sent, received] = await Promise.all([
+      sender.next('sent', timeout + READY_TIMEOUT),
+      receiver.next('received', timeout + READY_TIMEOUT),
+    ]);
+    const kernel = counterDelta(before, udpKernelCounters());
+    if (sent['complete'] !== true || Number(sent['bytes']) !== source.size) {
+      throw new Error(
+        `raw dgram: the sender handed ${String(sent['bytes'])} of ${source.size} bytes to the ` +
+          `kernel in time (${String(sent['sendErrors'])} failed sends)`,
+      );
+    }
+    const milliseconds = Number(received['milliseconds']);
+    return {
+      bytesPerSecond: (Number(received['bytes']) * 1000) / milliseconds,
+      milliseconds,
+      sent: Number(sent['datagrams']),
+      received: Number(received['datagrams']),
+      sendErrors: Number(sent['sendErrors']),
+      sendBytesPerSecond: (source.size * 1000) / Number(sent['milliseconds']),
+      senderCpuMilliseconds: Number(sent['cpuMilliseconds']),
+      receiverCpuMilliseconds: Number(received['cpuMilliseconds']),
+      kernel,
+    };
+  } catch (error) {
+    sender?.kill();
+    receiver.kill();
+    throw error;
+  } finally {
+    await sender?.stop();
+    await receiver.stop();
+  }
+}
+
+/**
+ * @typedef {object} RelayCounts
+ * @property {number} received
+ * @property {number} dropped
+ * @property {number} duplicated
+ * @property {number} reordered
+ * @property {number} forwarded
+ */
+
+/**
+ * @typedef {object} LanchatRound
+ * @property {number} bytesPerSecond goodput: file bytes over the transfer time
+ * @property {number} milliseconds the transfer: sender's transfer-accepted to transfer-completed
+ * @property {number} hashMilliseconds sendFile's hashing (and queuing the offer)
+ * @property {number} offerMilliseconds offer queued to transfer-accepted
+ * @property {number} progressEvents the sender's transfer-progress events
+ * @property {number} longestGapMilliseconds the sender's longest wait between acceptance and
+ *   progress events: a stall shows here
+ * @property {number} tailMilliseconds the sender's last progress event to transfer-completed
+ * @property {number} senderCpuMilliseconds over the transfer
+ * @property {number} serverCpuMilliseconds over the transfer
+ * @property {number} receiverCpuMilliseconds offer to saved
+ * @property {number | undefined} relayCpuMilliseconds over the transfer
+ * @property {{ toServer: RelayCounts, toClient: RelayCounts } | undefined} relay its counters
+ *   over the whole round (logins included)
+ * @property {Record<string, number>} notices events that did not end the session, both clients
+ * @property {Record<string, unknown>} serverStatistics
+ * @property {ReturnType<typeof counterDelta>} kernel
+ */
+
+/**
+ * @param {import('./children.mjs').ChildMessage} message
+ * @param {string} name
+ * @returns {RelayCounts}
+ */
+function relayCounts(message, name) {
+  const counts = /** @type {RelayCounts} */ (message[name]);
+  return { ...counts };
+}
+
+/**
+ * One lanchat transfer, with its own processes: server, then the relay (when `rates` is given),
+ * then the two clients, stopped again at the end of the round.
+ *
+ * @param {Source} source
+ * @param {Rates | undefined} rates
+ * @param {number} round
+ * @returns {Promise<LanchatRound>}
+ */
+async function lanchatRound(source, rates, round) {
+  const timeout = transferTimeout(source.size);
+  const directory = join(source.directory, `lanchat-${round}`);
+  /** @type {import('./children.mjs').Child[]} */
+  const children = [];
+  /**
+   * @param {string} role
+   * @param {string[]} args
+   */
+  const start = (role, args) => {
+    const child = startChild('./udp-lanchat.mjs', {
+      label: `lanchat udp ${role}${rates === undefined ? '' : ` (relay ${rates.loss * 100}%)`}`,
+      args: [role, ...args, String(CHILD_LIFETIME)],
+      lifetimeMs: CHILD_LIFETIME,
+    });
+    children.push(child);
+    return child;
+  };
+  try {
+    await mkdir(directory);
+    const server = start('server', []);
+    const listening = await server.next('listening', READY_TIMEOUT);
+    const publicKey = String(listening['publicKey']);
+    let port = Number(listening['port']);
+    /** @type {import('./children.mjs').Child | undefined} */
+    let relay;
+    if (rates !== undefined) {
+      relay = start('relay', [
+        String(port),
+        String(rates.loss),
+        String(rates.duplication),
+        String(rates.reordering),
+        String(HOLD_MS),
+        String(SEED + round),
+      ]);
+      port = Number((await relay.next('listening', READY_TIMEOUT))['port']);
+    }
+    const sender = start('sender', [String(port), publicKey]);
+    const receiver = start('receiver', [String(port), publicKey]);
+    await Promise.all([sender.next('ready', READY_TIMEOUT), receiver.next('ready', READY_TIMEOUT)]);
+
+    /** CPU ms of the server's and the relay's processes so far. */
+    const sample = async () => {
+      const [serverCpu, relayStatistics] = await Promise.all([
+        server.ask({ type: 'cpu' }, 'cpu', STEP_TIMEOUT),
+        relay?.ask({ type: 'statistics' }, 'statistics', STEP_TIMEOUT),
+      ]);
+      return { server: serverCpu, relay: relayStatistics };
+    };
+
+    await receiver.ask({ type: 'receive', directory }, 'expecting', STEP_TIMEOUT);
+    sender.send({ type: 'send', path: source.path });
+    await sender.next('accepted', timeout);
+    const before = await sample();
+    const kernelBefore = udpKernelCounters();
+    const sent = await sender.next('sent', timeout);
+    const kernel = counterDelta(kernelBefore, udpKernelCounters());
+    const after = await sample();
+    // The receiver hashes the file before it answers: give it the time of a slow read.
+    const received = await receiver.next('received', timeout);
+    if (
+      Number(received['bytesOnDisk']) !== source.size ||
+      Number(received['size']) !== source.size ||
+      received['sha256'] !== source.sha256
+    ) {
+      throw new Error(
+        `lanchat udp: the received file has ${String(received['bytesOnDisk'])} bytes on disk ` +
+          `(offered ${String(received['size'])}), SHA-256 ${String(received['sha256'])}; the ` +
+          `source ${source.size} bytes, SHA-256 ${source.sha256}`,
+      );
+    }
+    /** @type {Record<string, number>} */
+    const notices = {};
+    for (const message of [sent, received]) {
+      for (const [name, count] of Object.entries(
+        /** @type {Record<string, number>} */ (message['notices']),
+      )) {
+        notices[name] = (notices[name] ?? 0) + count;
+      }
+    }
+    const milliseconds = Number(sent['transferMilliseconds']);
+    return {
+      bytesPerSecond: (source.size * 1000) / milliseconds,
+      milliseconds,
+      hashMilliseconds: Number(sent['hashMilliseconds']),
+      offerMilliseconds: Number(sent['offerMilliseconds']),
+      progressEvents: Number(sent['progressEvents']),
+      longestGapMilliseconds: Number(sent['longestGapMilliseconds']),
+      tailMilliseconds: Number(sent['tailMilliseconds']),
+      senderCpuMilliseconds: Number(sent['cpuMilliseconds']),
+      serverCpuMilliseconds:
+        Number(after.server['milliseconds']) - Number(before.server['milliseconds']),
+      receiverCpuMilliseconds: Number(received['cpuMilliseconds']),
+      relayCpuMilliseconds:
+        after.relay === undefined || before.relay === undefined
+          ? undefined
+          : Number(after.relay['milliseconds']) - Number(before.relay['milliseconds']),
+      relay:
+        after.relay === undefined
+          ? undefined
+          : {
+              toServer: relayCounts(after.relay, 'toServer'),
+              toClient: relayCounts(after.relay, 'toClient'),
+            },
+      notices,
+      serverStatistics: /** @type {Record<string, unknown>} */ (after.server['statistics']),
+      kernel,
+    };
+  } catch (error) {
+    for (const child of children) child.kill();
+    throw error;
+  } finally {
+    // Clients first, so that the server sees them leave rather than time out; then the relay.
+    for (const child of children.slice(1).reverse()) await child.stop();
+    await children[0]?.stop();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+/** @param {string} line */
+function printToStdout(line) {
+  process.stdout.write(`${line}\n`);
+}
+
+/** @param {number} bytesPerSecond */
+function formatMegabytes(bytesPerSecond) {
+  return (bytesPerSecond / 1e6).toFixed(1);
+}
+
+/**
+ * Runs the UDP benchmark, prints the report line by line, and returns the result for the final
+ * JSON line.
+ *
+ * @param {(line: string) => void} [print]
+ */
+export async function runUdp(print = printToStdout) {
+  const sizeMib = positiveIntegerFromEnv('BENCH_UDP_MB', 64);
+  const rounds = positiveIntegerFromEnv('BENCH_UDP_ROUNDS', 2);
+  const size = sizeMib * MIB;
+  print(
+    `udp: one file of ${sizeMib} MiB of random bytes (made once, synced, then read from the page ` +
+      `cache) from one process to another on loopback, ${rounds} round(s) of each contender, ` +
+      'interleaved (even rounds raw, direct, relay 0%, relay 5%; odd rounds the reverse), median. ' +
+      `The limit (raw): node:dgram, ${DATAGRAM_BYTES}-byte datagrams sent as fast as the kernel ` +
+      `takes them, ${SOCKET_BUFFER_BYTES / MIB} MiB socket buffers, bytes received over the ` +
+      "receiver's first to last datagram (datagrams the kernel dropped are the loss share). " +
+      'lanchat: listenChatUdp server, sender and receiver connectChatUdp clients, each in its own ' +
+      'process, fresh each round; relay: startLossyRelay in a process of its own between the ' +
+      `clients and the server, 0% or ${LOSSY.loss * 100}% loss (${LOSSY.duplication * 100}% ` +
+      `duplication, ${LOSSY.reordering * 100}% reordering held ${HOLD_MS} ms) each way`,
+  );
+  print(
+    "lanchat's goodput = file bytes / (sender's transfer-accepted to transfer-completed, which " +
+      "comes after the receiver's SHA-256 check, fsync and rename); sendFile's hashing comes " +
+      'before and is apart. CPU s: CPU time (user + system) of each process over the transfer; ' +
+      `busy: CPU time / the contender's wall time (100% = one of the machine's ` +
+      `${availableParallelism()} cores). kernel drops: machine-wide UDP receive buffer errors ` +
+      '(/proc/net/snmp RcvbufErrors) over the transfer',
+  );
+
+  const loadBefore = loadAverage();
+  const temporary = await makeTemporaryFolder('lanchat-bench-udp-');
+  try {
+    const path = join(temporary.directory, 'source.bin');
+    const generateStart = performance.now();
+    const sha256 = await generateSource(path, size);
+    const generateSeconds = (performance.now() - generateStart) / 1000;
+    /** @type {Source} */
+    const source = { directory: temporary.directory, path, size, sha256 };
+
+    /** @type {RawRound[]} */
+    const raw = [];
+    /** @type {LanchatRound[]} */
+    const direct = [];
+    /** @type {LanchatRound[]} */
+    const clean = [];
+    /** @type {LanchatRound[]} */
+    const lossy = [];
+    /** @type {(() => Promise<void>)[]} */
+    const steps = [];
+    for (let round = 0; round < rounds; round++) {
+      /** @type {(() => Promise<void>)[]} */
+      const turn = [
+        async () => {
+          raw.push(await rawRound(source));
+        },
+        async () => {
+          direct.push(await lanchatRound(source, undefined, round));
+        },
+        async () => {
+          clean.push(await lanchatRound(source, CLEAN, round));
+        },
+        async () => {
+          lossy.push(await lanchatRound(source, LOSSY, round));
+        },
+      ];
+      steps.push(...(round % 2 === 0 ? turn : turn.reverse()));
+    }
+    for (const step of steps) await step();
+    const loadAfter = loadAverage();
+    return report(print, {
+      size,
+      rounds,
+      generateSeconds,
+      raw,
+      direct,
+      clean,
+      lossy,
+      loadBefore,
+      loadAfter,
+    });
+  } finally {
+    await temporary.remove();
+  }
+}
+
+/**
+ * Median and rounds of a per-round figure.
+ *
+ * @template T
+ * @param {readonly T[]} rounds
+ * @param {(round: T) => number} pick
+ */
+function summarize(rounds, pick) {
+  const values = rounds.map(pick);
+  return { median: median(values), rounds: values };
+}
+
+/**
+ * Median CPU seconds of a process, and its busy share over the median wall time.
+ *
+ * @template T
+ * @param {readonly T[]} rounds
+ * @param {(round: T) => number | undefined} pick CPU ms
+ * @param {number} medianMilliseconds wall time
+ */
+function cpuSummary(rounds, pick, medianMilliseconds) {
+  const values = rounds.map(pick);
+  if (values.some((value) => value === undefined)) return undefined;
+  const seconds = median(/** @type {number[]} */ (values)) / 1000;
+  return { seconds: roundTo(seconds, 2), busy: roundTo(seconds / (medianMilliseconds / 1000), 2) };
+}
+
+/** @param {{ seconds: number, busy: number } | undefined} cpu */
+function cpuCell(cpu) {
+  return cpu === undefined ? '-' : `${cpu.seconds.toFixed(2)} (${Math.round(cpu.busy * 100)}%)`;
+}
+
+/**
+ * Prints the table and the target lines, and returns the result for the JSON line.
+ *
+ * @param {(line: string) => void} print
+ * @param {{ size: number, rounds: number, generateSeconds: number, raw: RawRound[],
+ *   direct: LanchatRound[], clean: LanchatRound[], lossy: LanchatRound[], loadBefore: number,
+ *   loadAfter: number }} run
+ */
+function report(print, run) {
+  const rawRate = summarize(run.raw, (round) => round.bytesPerSecond);
+  const rawTime = median(run.raw.map((round) => round.milliseconds));
+  const rawLoss = summarize(run.raw, (round) => 1 - round.received / round.sent);
+  const raw = {
+    bytesPerSecond: roundSignificant(rawRate.median, 3),
+    roundBytesPerSecond: rawRate.rounds.map((value) => roundSignificant(value, 3)),
+    lossShare: roundTo(rawLoss.median, 4),
+    roundLossShares: rawLoss.rounds.map((value) => roundTo(value, 4)),
+    sendErrors: run.raw.map((round) => round.sendErrors),
+    senderBytesPerSecond: roundSignificant(
+      median(run.raw.map((round) => round.sendBytesPerSecond)),
+      3,
+    ),
+    cpuSeconds: {
+      sender: cpuSummary(run.raw, (round) => round.senderCpuMilliseconds, rawTime),
+      receiver: cpuSummary(run.raw, (round) => round.receiverCpuMilliseconds, rawTime),
+    },
+    kernelReceiveBufferErrors: run.raw.map((round) => round.kernel.receiveBufferErrors),
+  };
+
+  /** @param {readonly LanchatRound[]} rounds */
+  const lanchatSummary = (rounds) => {
+    const rate = summarize(rounds, (round) => round.bytesPerSecond);
+    const time = median(rounds.map((round) => round.milliseconds));
+    return {
+      bytesPerSecond: roundSignificant(rate.median, 3),
+      roundBytesPerSecond: rate.rounds.map((value) => roundSignificant(value, 3)),
+      medianMilliseconds: roundTo(time, 1),
+      hashMilliseconds: roundTo(median(rounds.map((round) => round.hashMilliseconds)), 1),
+      offerMilliseconds: roundTo(median(rounds.map((round) => round.offerMilliseconds)), 1),
+      progressEvents: median(rounds.map((round) => round.progressEvents)),
+      longestGapMilliseconds: rounds.map((round) => roundTo(round.longestGapMilliseconds, 1)),
+      tailMilliseconds: roundTo(median(rounds.map((round) => round.tailMilliseconds)), 1),
+      cpuSeconds: {
+        sender: cpuSummary(rounds, (round) => round.senderCpuMilliseconds, time),
+        server: cpuSummary(rounds, (round) => round.serverCpuMilliseconds, time),
+        relay: cpuSummary(rounds, (round) => round.relayCpuMilliseconds, time),
+        receiver: cpuSummary(rounds, (round) => round.receiverCpuMilliseconds, time),
+      },
+      relay: rounds.map((round) => round.relay),
+      notices: rounds.map((round) => round.notices),
+      serverStatistics: rounds.map((round) => round.serverStatistics),
+      kernelReceiveBufferErrors: rounds.map((round) => round.kernel.receiveBufferErrors),
+    };
+  };
+  const direct = lanchatSummary(run.direct);
+  const clean = lanchatSummary(run.clean);
+  const lossy = lanchatSummary(run.lossy);
+
+  /** @param {readonly number[]} values */
+  const roundsCell = (values) => values.map(formatMegabytes).join(' ');
+  /** @param {readonly number[]} values */
+  const dropsCell = (values) => values.join(' ');
+  const table = [
+    [
+      '',
+      'MB/s',
+      'rounds MB/s',
+      'sender CPU s (busy)',
+      'server',
+      'relay',
+      'receiver',
+      'kernel drops',
+    ],
+    [
+      'raw node:dgram, received (the limit)',
+      formatMegabytes(raw.bytesPerSecond),
+      roundsCell(raw.roundBytesPerSecond),
+      cpuCell(raw.cpuSeconds.sender),
+      '-',
+      '-',
+      cpuCell(raw.cpuSeconds.receiver),
+      dropsCell(raw.kernelReceiveBufferErrors),
+    ],
+    ...[
+      /** @type {const} */ (['lanchat udp, direct', direct]),
+      /** @type {const} */ (['lanchat udp, relay 0% loss', clean]),
+      /** @type {const} */ ([`lanchat udp, relay ${LOSSY.loss * 100}% loss`, lossy]),
+    ].map(([label, summary]) => [
+      label,
+      formatMegabytes(summary.bytesPerSecond),
+      roundsCell(summary.roundBytesPerSecond),
+      cpuCell(summary.cpuSeconds.sender),
+      cpuCell(summary.cpuSeconds.server),
+      cpuCell(summary.cpuSeconds.relay),
+      cpuCell(summary.cpuSeconds.receiver),
+      dropsCell(summary.kernelReceiveBufferErrors),
+    ]),
+  ];
+  for (const line of formatTable(table)) print(`  ${line}`);
+
+  print(
+    `  raw: ${run.raw.map((round) => `${round.received}/${round.sent}`).join(', ')} datagrams ` +
+      `received, loss share ${(raw.lossShare * 100).toFixed(1)}% (rounds ` +
+      `${raw.roundLossShares.map((share) => `${(share * 100).toFixed(1)}%`).join(' ')}); sender ` +
+      `${formatMegabytes(raw.senderBytesPerSecond)} MB/s handed to the kernel, failed sends ` +
+      `${raw.sendErrors.join(' ')}`,
+  );
+  /** @param {RelayCounts} counts */
+  const countsText = (counts) =>
+    `${counts.received} in, ${counts.dropped} dropped, ${counts.duplicated} duplicated, ` +
+    `${counts.reordered} reordered, ${counts.forwarded} out`;
+  for (const [label, rounds] of /** @type {const} */ ([
+    ['0%', run.clean],
+    [`${LOSSY.loss * 100}%`, run.lossy],
+  ])) {
+    for (const round of rounds) {
+      if (round.relay === undefined) continue;
+      print(
+        `  relay ${label}: to the server ${countsText(round.relay.toServer)}; to the clients ` +
+          `${countsText(round.relay.toClient)}`,
+      );
+    }
+  }
+  /** @param {ReturnType<typeof lanchatSummary>} summary */
+  const gaps = (summary) => summary.longestGapMilliseconds.map((gap) => gap.toFixed(0)).join(' ');
+  print(
+    `  lanchat, the sender's longest wait for progress (ms, each round; about ` +
+      `${Math.round(direct.progressEvents)} progress events a transfer): direct ${gaps(direct)}, ` +
+      `relay 0% ${gaps(clean)}, relay ${LOSSY.loss * 100}% ${gaps(lossy)}; last progress to ` +
+      `completed (the receiver's check, fsync, rename): ${direct.tailMilliseconds.toFixed(0)} ms ` +
+      `(direct, median)`,
+  );
+  const allNotices = [...run.direct, ...run.clean, ...run.lossy].flatMap((round) =>
+    Object.entries(round.notices).map(([name, count]) => `${name} ${count}`),
+  );
+  print(
+    `  lanchat: hashing in sendFile ${direct.hashMilliseconds.toFixed(0)} ms, offer to ` +
+      `acceptance ${direct.offerMilliseconds.toFixed(1)} ms (direct, medians); events that did ` +
+      `not end a session: ${allNotices.length === 0 ? 'none' : allNotices.join(', ')}. Making the ` +
+      `file took ${run.generateSeconds.toFixed(1)} s; machine load average ${run.loadBefore} ` +
+      `before, ${run.loadAfter} after`,
+  );
+
+  const rawRatio = direct.bytesPerSecond / raw.bytesPerSecond;
+  const lossRatio = lossy.bytesPerSecond / clean.bytesPerSecond;
+  const relayRatio = clean.bytesPerSecond / direct.bytesPerSecond;
+  const rawMet = rawRatio >= RAW_RATIO_TARGET;
+  const lossMet = lossRatio >= LOSS_RATIO_TARGET;
+  print(
+    `  target: lanchat udp direct >= ${RAW_RATIO_TARGET}x the raw dgram throughput: ` +
+      `${rawRatio.toFixed(2)}x, ${rawMet ? 'met' : 'NOT MET'}`,
+  );
+  print(
+    `  target: goodput at ${LOSSY.loss * 100}% loss >= ${LOSS_RATIO_TARGET}x the goodput at 0% ` +
+      `(both through the relay): ${lossRatio.toFixed(2)}x, ${lossMet ? 'met' : 'NOT MET'} ` +
+      `(relay 0% against direct, the relay's own cost: ${relayRatio.toFixed(2)}x)`,
+  );
+
+  return {
+    benchmark: 'udp',
+    sizeBytes: run.size,
+    rounds: run.rounds,
+    datagramBytes: DATAGRAM_BYTES,
+    loadAverage: { before: run.loadBefore, after: run.loadAfter },
+    raw,
+    lanchat: { direct, relayClean: clean, relayLossy: lossy },
+    relayRates: { clean: CLEAN, lossy: LOSSY, holdMilliseconds: HOLD_MS },
+    ratios: {
+      directVsRaw: roundTo(rawRatio, 2),
+      lossyVsClean: roundTo(lossRatio, 2),
+      relayCleanVsDirect: roundTo(relayRatio, 2),
+    },
+    targets: {
+      directVsRaw: { target: RAW_RATIO_TARGET, actual: roundTo(rawRatio, 2), met: rawMet },
+      lossyVsClean: { target: LOSS_RATIO_TARGET, actual: roundTo(lossRatio, 2), met: lossMet },
+    },
+  };
+}
