@@ -180,24 +180,59 @@ describe('ReliableMessages', () => {
     expect(resent).toEqual(Array.from({ length: 15 }, (_, index) => index * 2));
   });
 
-  it('resends every segment that timed out at one expiry, not one per expiry (losses at the end of a burst)', () => {
+  it('sends two probes when the timer runs out, and their ack brings every other loss back at once (losses at the end of a burst)', () => {
     const sender = machine();
+    const receiver = machine();
     for (let index = 0; index < 5; index++) sender.send(Uint8Array.of(index));
     const segments: Uint8Array[] = [];
     for (let segment = sender.pollTransmit(0); segment !== undefined;) {
       segments.push(segment);
       segment = sender.pollTransmit(0);
     }
-    // Every one lost: no ack will come.
+    // Every one lost: no ack will come. The timer sends the oldest and the newest, not all five
+    // (the peer may only be slow: a whole window would go again for nothing).
     const expiry = sender.pollTimeout()!;
     sender.handleTimeout(expiry);
+    const probes = [sender.pollTransmit(expiry), sender.pollTransmit(expiry)];
+    expect(sender.pollTransmit(expiry)).toBeUndefined();
+    expect(probes).toEqual([segments[0], segments[4]]);
+    expect(sender.statistics.timeouts).toBe(1);
+    // Both arrive: their one ack shows 1 to 3 missing below 4, and those go at once.
+    for (const probe of probes) receiver.receive(probe!, expiry + 1);
+    sender.receive(receiver.pollTransmit(expiry + 1)!, expiry + 2);
     const resent: Uint8Array[] = [];
-    for (let segment = sender.pollTransmit(expiry); segment !== undefined;) {
+    for (let segment = sender.pollTransmit(expiry + 2); segment !== undefined;) {
       resent.push(segment);
-      segment = sender.pollTransmit(expiry);
+      segment = sender.pollTransmit(expiry + 2);
     }
-    expect(resent).toEqual(segments);
+    expect(resent).toEqual(segments.slice(1, 4));
     expect(sender.statistics.resent).toBe(5);
+    for (const segment of resent) receiver.receive(segment, expiry + 3);
+    const received: Uint8Array[] = [];
+    drain(receiver, received);
+    expect(received.map((message) => message[0])).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('takes a segment as lost a round trip after a later one was acknowledged, even with fewer than three after it', () => {
+    const sender = machine();
+    const receiver = machine();
+    for (let index = 0; index < 3; index++) sender.send(Uint8Array.of(index));
+    // A first exchange measures the round trip: 10 ms.
+    const first = sender.pollTransmit(0)!;
+    receiver.receive(first, 5);
+    sender.receive(receiver.pollTransmit(5)!, 10);
+    const [lost, later] = [sender.pollTransmit(20)!, sender.pollTransmit(20)!];
+    receiver.receive(later, 25);
+    const ack = receiver.pollTransmit(25)!;
+    // Only one transmission after it arrived: within a round trip it may just be late...
+    sender.receive(ack, 30);
+    expect(sender.pollTransmit(30)).toBeUndefined();
+    // ...past one (9/8 of it), it is lost: the loss timer says when.
+    const lossAt = sender.pollTimeout()!;
+    expect(lossAt).toBeLessThan(40);
+    sender.handleTimeout(lossAt);
+    expect(sender.pollTransmit(lossAt)).toBe(lost);
+    expect(sender.statistics.timeouts).toBe(0);
   });
 
   it('answers duplicates with an ack and delivers them once', () => {

@@ -7,8 +7,10 @@
  * Messages are cut into numbered segments; the receiver delivers them in order, whole, exactly
  * once, and acknowledges what it holds (the next number it expects, and up to 16 ranges beyond
  * it); the sender keeps at most `window` segments unacknowledged and resends a segment at once
- * when an acknowledgement reports it missing after three segments sent later arrived (RFC 9002's
- * packet threshold, which catches a lost resend too), or when its RFC 6298 timer expires.
+ * when an acknowledgement reports it missing after three segments sent later arrived, or after a
+ * later one arrived and a round trip has passed (RFC 9002's thresholds, which catch a lost resend
+ * too). When its RFC 6298 timer expires, it sends two probes (the oldest and the newest segment
+ * unacknowledged), whose acknowledgement shows what else was lost.
  *
  * @module
  */
@@ -137,6 +139,12 @@ export class ReliableMessages {
   #serial = 0;
   /** Highest transmission number acknowledged so far. */
   #ackedSerial = -1;
+  /** The latest round trip measured, in ms. */
+  #latestRoundTrip = 0;
+  /** Every acknowledgement so far described the segments below this one. */
+  #reportedUpTo = 0;
+  /** When a segment reported missing will be taken as lost by the time threshold. */
+  #lossAt: number | undefined;
 
   // Receiving.
   #expected = 0;
@@ -291,29 +299,36 @@ export class ReliableMessages {
     return segment;
   }
 
-  /** When the oldest unacknowledged segment is resent, or `undefined`. */
+  /** When a segment is taken as lost, or the probes go out, or `undefined`. */
   pollTimeout(): number | undefined {
-    return this.#retransmitAt;
+    if (this.#lossAt === undefined) return this.#retransmitAt;
+    if (this.#retransmitAt === undefined) return this.#lossAt;
+    return Math.min(this.#lossAt, this.#retransmitAt);
   }
 
   /**
-   * Resends every unacknowledged segment whose timer has run out (after a loss at the end of a
-   * burst no later acknowledgement comes to trigger a fast resend: each lost segment would
-   * otherwise wait for an expiry of its own, twice as long each time), and backs the timer off.
+   * The timer ran out: no acknowledgement came for a while. Two probes go out, the oldest
+   * unacknowledged segment and the newest (RFC 9002's probe timeout): the acknowledgement of the
+   * newest reports every gap below it, and the loss detection of {@link receive} resends those at
+   * once (after a loss at the end of a burst, when no later acknowledgement comes). Resending
+   * everything instead would send a whole window again whenever the peer was only slow (a long
+   * event-loop turn, a garbage collection). The timer backs off.
    */
   handleTimeout(now: number): void {
+    if (this.#lossAt !== undefined && now >= this.#lossAt) this.#detectLosses(now);
     if (this.#retransmitAt === undefined || now < this.#retransmitAt) return;
     if (this.#inFlight.size === 0) {
       this.#retransmitAt = undefined;
       return;
     }
-    const timeout = this.#timer.timeout;
-    const due = [...this.#inFlight.values()]
-      .filter((entry) => entry.sentAt + timeout <= now)
-      .sort((a, b) => a.sequence - b.sequence);
-    // The oldest at least, whatever its own clock says: the timer is the oldest one's.
-    if (due.length === 0) due.push(this.#oldestInFlight()!);
-    for (const entry of due) this.#queueResend(entry);
+    let oldest: InFlight | undefined;
+    let newest: InFlight | undefined;
+    for (const entry of this.#inFlight.values()) {
+      if (oldest === undefined || entry.sequence < oldest.sequence) oldest = entry;
+      if (newest === undefined || entry.sequence > newest.sequence) newest = entry;
+    }
+    this.#queueResend(oldest!);
+    this.#queueResend(newest!);
     this.statistics.timeouts++;
     this.#timer.backOff();
     this.#retransmitAt = now + this.#timer.timeout;
@@ -323,14 +338,6 @@ export class ReliableMessages {
     if (entry.queued) return;
     entry.queued = true;
     this.#resend.push(entry);
-  }
-
-  #oldestInFlight(): InFlight | undefined {
-    let first: InFlight | undefined;
-    for (const entry of this.#inFlight.values()) {
-      if (first === undefined || entry.sequence < first.sequence) first = entry;
-    }
-    return first;
   }
 
   #receiveData(segment: Uint8Array): void {
@@ -447,17 +454,39 @@ export class ReliableMessages {
       }
       highest = end;
     }
-    // A segment that this acknowledgement reports missing, and whose transmission was followed
-    // by enough acknowledged ones, was lost (or its copy was, if it was resent: a resend lost in
-    // turn is caught the same way). Past the ranges the acknowledgement carries, nothing is known.
-    if (this.#ackedSerial >= FAST_RESEND_AFTER && this.#ackedSerial > before) {
-      const lostBelow = this.#ackedSerial - FAST_RESEND_AFTER + 1;
-      for (const entry of this.#inFlight.values()) {
-        if (entry.sequence < highest && entry.serial < lostBelow) this.#queueResend(entry);
-      }
-    }
+    // A segment that this acknowledgement reports missing, sent before one that arrived, was
+    // lost (or its copy was, if it was resent: a lost resend is caught the same way) when enough
+    // transmissions after it were acknowledged, or when it was sent longer than a round trip ago
+    // (RFC 9002's packet and time thresholds). Past the ranges the acknowledgement carries,
+    // nothing is known.
+    this.#reportedUpTo = Math.max(this.#reportedUpTo, highest);
+    if (this.#ackedSerial > before) this.#detectLosses(now);
     if (this.#inFlight.size === 0) this.#retransmitAt = undefined;
     else if (progressed) this.#retransmitAt = now + this.#timer.timeout;
+  }
+
+  /**
+   * Queues for resending the segments an acknowledgement reported missing that are lost by the
+   * thresholds, and sets the loss timer for the first that will be by time.
+   */
+  #detectLosses(now: number): void {
+    this.#lossAt = undefined;
+    const byCount = this.#ackedSerial - FAST_RESEND_AFTER;
+    const delay = (9 / 8) * Math.max(this.#timer.roundTrip, this.#latestRoundTrip);
+    for (const entry of this.#inFlight.values()) {
+      if (
+        entry.queued ||
+        entry.sequence >= this.#reportedUpTo ||
+        entry.serial >= this.#ackedSerial
+      ) {
+        continue;
+      }
+      if (entry.serial <= byCount || entry.sentAt + delay <= now) {
+        this.#queueResend(entry);
+      } else if (this.#lossAt === undefined || entry.sentAt + delay < this.#lossAt) {
+        this.#lossAt = entry.sentAt + delay;
+      }
+    }
   }
 
   /** A segment arrived: forget it, and measure the round trip if it was sent once. */
@@ -466,7 +495,10 @@ export class ReliableMessages {
     if (entry === undefined) return false;
     this.#inFlight.delete(sequence);
     if (entry.serial > this.#ackedSerial) this.#ackedSerial = entry.serial;
-    if (!entry.resent) this.#timer.sample(Math.max(1, now - entry.sentAt));
+    if (!entry.resent) {
+      this.#latestRoundTrip = Math.max(1, now - entry.sentAt);
+      this.#timer.sample(this.#latestRoundTrip);
+    }
     return true;
   }
 }
