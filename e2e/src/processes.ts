@@ -33,8 +33,18 @@ export class JsonProcess {
   readonly exited: Promise<number | null>;
   readonly #waiters = new Set<() => void>();
 
-  constructor(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [script, ...args], {
+  /**
+   * Runs `node script ...args`; `prefix` goes before it (`['ip', 'netns', 'exec', NAME]` runs
+   * it in a network namespace: `ip` execs node, so the child is node itself).
+   */
+  constructor(
+    script: string,
+    args: readonly string[],
+    env: NodeJS.ProcessEnv = {},
+    prefix: readonly string[] = [],
+  ) {
+    const command = [...prefix, process.execPath, script, ...args];
+    this.child = spawn(command[0]!, command.slice(1), {
       env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
