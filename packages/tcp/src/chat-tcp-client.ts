@@ -166,13 +166,13 @@ export interface ChatTcpClientOptions extends Omit<
   /** Aborting closes the connection at once and stops the client. */
   readonly signal?: AbortSignal;
   /**
-   * Milliseconds to open the connection, and to wait for the server's goodbye after {@link
-   * ChatTcpClient.bye}. Default 10 000.
+   * Milliseconds to open the connection, and to wait for the server's goodbye after `bye()`.
+   * Default 10 000.
    */
   readonly connectTimeout?: number;
   /** Receives every event. Must not throw. */
   readonly onEvent: (event: TcpClientEvent) => void;
-  /** Largest file {@link ChatTcpClient.acceptFile} takes, in bytes. Default: no limit. */
+  /** Largest file `acceptFile()` takes, in bytes. Default: no limit. */
   readonly maxFileSize?: number;
   /** Bytes that must stay free on the disk after a received file. Default 64 MiB. */
   readonly reserveBytes?: number;
