@@ -259,6 +259,7 @@ export {
   CHAT_CAPABILITY,
   DEFAULT_DEAD_TIMEOUT,
   DEFAULT_KEEPALIVE_INTERVAL,
+  DEFAULT_UNANSWERED_TIMEOUT,
   LOGIN_REQUIRED_CAPABILITY,
 } from './session/session-options.js';
 export * from './session/session-messages.js';

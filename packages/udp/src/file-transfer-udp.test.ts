@@ -197,4 +197,24 @@ describe('file transfer over UDP', () => {
     expect(sha256(await readFile(received.path!))).toBe(sha256(content));
     expect(alice.events.some((event) => event.type === 'transfer-interrupted')).toBe(true);
   }, 120_000);
+
+  it('a client notices a restarted server (which forgot its session) by its silence, and logs in again', async () => {
+    const first = await server();
+    const port = first.address().port;
+    const alice = client(port, 'alice', {
+      keepaliveInterval: 200,
+      unansweredTimeout: 1000,
+      reconnect: { initialDelay: 50, maxDelay: 500 },
+    });
+    await alice.next('login-succeeded');
+    await first.close();
+    // The same server comes back on the same port, with its key and without the session.
+    const again = await listenChatUdp({ staticKeyPair: serverKeys, host: '127.0.0.1', port });
+    cleanups.push(() => again.close());
+    const lost = await alice.next('reconnect-scheduled');
+    expect(lost.attempt).toBe(1);
+    await alice.next('reconnected');
+    expect(again.statistics.users).toBe(1);
+    expect(again.udpStatistics.unknownSession).toBeGreaterThan(0);
+  });
 });

@@ -110,6 +110,15 @@ export class DatagramSessionChannel {
   }
 
   /**
+   * Since when segments sent have waited with no acknowledgement making progress, or `undefined`
+   * when none waits: how the session tells a peer that is gone (a restarted server forgot the
+   * session and drops its datagrams without a word).
+   */
+  get unacknowledgedSince(): number | undefined {
+    return this.#channel.state === 'open' ? this.#reliable.unacknowledgedSince : undefined;
+  }
+
+  /**
    * Queues a message; it leaves once the handshake is done, in order, resent until acknowledged.
    *
    * @throws {@link InvalidStateError} after close; the reliability layer's errors for a message

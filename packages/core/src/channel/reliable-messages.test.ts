@@ -235,6 +235,26 @@ describe('ReliableMessages', () => {
     expect(sender.statistics.timeouts).toBe(0);
   });
 
+  it('says since when segments have waited for an acknowledgement that makes progress', () => {
+    const sender = machine();
+    const receiver = machine();
+    expect(sender.unacknowledgedSince).toBeUndefined();
+    for (let index = 0; index < 3; index++) sender.send(Uint8Array.of(index));
+    const first = sender.pollTransmit(5)!;
+    const second = sender.pollTransmit(7)!;
+    expect(sender.unacknowledgedSince).toBe(5);
+    receiver.receive(first, 10);
+    sender.receive(receiver.pollTransmit(10)!, 20);
+    // Progress: the wait starts again for what is still in flight.
+    expect(sender.unacknowledgedSince).toBe(20);
+    // An ack that settles nothing new is no progress.
+    sender.receive(receiver.pollTransmit(10) ?? Uint8Array.of(0x11, 0, 0, 0, 1, 0), 30);
+    expect(sender.unacknowledgedSince).toBe(20);
+    receiver.receive(second, 31);
+    sender.receive(receiver.pollTransmit(31)!, 32);
+    expect(sender.unacknowledgedSince).toBeUndefined();
+  });
+
   it('answers duplicates with an ack and delivers them once', () => {
     const sender = machine();
     const receiver = machine();

@@ -141,6 +141,8 @@ export class ReliableMessages {
   #ackedSerial = -1;
   /** The latest round trip measured, in ms. */
   #latestRoundTrip = 0;
+  /** When the segments in flight last saw progress (or the first of them left). */
+  #waitingSince = 0;
   /** Every acknowledgement so far described the segments below this one. */
   #reportedUpTo = 0;
   /** When a segment reported missing will be taken as lost by the time threshold. */
@@ -187,6 +189,14 @@ export class ReliableMessages {
   /** Bytes of messages waiting to be sent (not yet cut into segments). */
   get bufferedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  /**
+   * Since when segments have been in flight with no acknowledgement settling any of them, or
+   * `undefined` when none is in flight.
+   */
+  get unacknowledgedSince(): number | undefined {
+    return this.#inFlight.size === 0 ? undefined : this.#waitingSince;
   }
 
   /** True once everything sent has been acknowledged. */
@@ -292,6 +302,7 @@ export class ReliableMessages {
       serial: this.#serial++,
       queued: false,
     };
+    if (this.#inFlight.size === 0) this.#waitingSince = now;
     this.#inFlight.set(entry.sequence, entry);
     this.#nextSequence++;
     this.statistics.sent++;
@@ -460,6 +471,7 @@ export class ReliableMessages {
     // (RFC 9002's packet and time thresholds). Past the ranges the acknowledgement carries,
     // nothing is known.
     this.#reportedUpTo = Math.max(this.#reportedUpTo, highest);
+    if (progressed) this.#waitingSince = now;
     if (this.#ackedSerial > before) this.#detectLosses(now);
     if (this.#inFlight.size === 0) this.#retransmitAt = undefined;
     else if (progressed) this.#retransmitAt = now + this.#timer.timeout;

@@ -18,6 +18,11 @@ export interface SessionChannel {
   readonly error: LanchatError | undefined;
   /** Bytes of output waiting inside the channel. */
   readonly bufferedOutgoingBytes: number;
+  /**
+   * Since when output sent has waited for an acknowledgement with none coming, or `undefined`
+   * when nothing waits (or the channel has no acknowledgements of its own: a stream's are TCP's).
+   */
+  readonly unacknowledgedSince: number | undefined;
   send(payload: Uint8Array): void;
   close(): void;
   receive(data: Uint8Array, now: number): void;

@@ -188,6 +188,11 @@ export class StreamChannel {
     return this.#error;
   }
 
+  /** Always `undefined`: a stream's acknowledgements are the transport's (TCP's) own. */
+  get unacknowledgedSince(): number | undefined {
+    return undefined;
+  }
+
   /** Bytes waiting for {@link pollTransmit}: sealed frames, and queued messages not yet sealed. */
   get bufferedOutgoingBytes(): number {
     return this.#outgoing.bytes + this.#queuedBytes;

@@ -47,6 +47,7 @@ import {
   CHAT_CAPABILITY,
   DEFAULT_DEAD_TIMEOUT,
   DEFAULT_KEEPALIVE_INTERVAL,
+  DEFAULT_UNANSWERED_TIMEOUT,
   LOGIN_REQUIRED_CAPABILITY,
 } from './session-options.js';
 
@@ -64,6 +65,11 @@ export interface ChatClientOptions {
   readonly keepaliveInterval?: number;
   /** Default {@link DEFAULT_DEAD_TIMEOUT}. */
   readonly deadTimeout?: number;
+  /**
+   * Over datagrams: how long output may go unacknowledged before the server is taken as gone.
+   * Default {@link DEFAULT_UNANSWERED_TIMEOUT}.
+   */
+  readonly unansweredTimeout?: number;
   /** Bound on output waiting inside, in bytes. Default the channel's, 4 MiB. */
   readonly maxBufferedBytes?: number;
   /**
@@ -384,6 +390,7 @@ export class ChatClient {
   readonly #channel: SessionChannel;
   readonly #keepaliveInterval: number;
   readonly #deadTimeout: number;
+  readonly #unansweredTimeout: number;
   #state: ChatClientState = 'handshaking';
   #lastSent: number;
   #lastReceived: number;
@@ -419,6 +426,13 @@ export class ChatClient {
       'deadTimeout',
       options.deadTimeout,
       DEFAULT_DEAD_TIMEOUT,
+      1,
+      2 ** 31,
+    );
+    this.#unansweredTimeout = checkLimit(
+      'unansweredTimeout',
+      options.unansweredTimeout,
+      DEFAULT_UNANSWERED_TIMEOUT,
       1,
       2 ** 31,
     );
@@ -765,11 +779,21 @@ export class ChatClient {
   pollTimeout(): number | undefined {
     if (this.#state === 'closed') return undefined;
     if (this.#state === 'handshaking') return this.#channel.pollTimeout();
-    const dead = this.#lastReceived + this.#deadTimeout;
+    const dead = this.#deadAt();
     // A datagram channel resends on timers of its own; a stream channel has none after the handshake.
     const channel = this.#channel.pollTimeout() ?? Infinity;
     if (this.#state === 'closing') return Math.min(dead, channel);
     return Math.min(dead, this.#nextKeepalive(), channel);
+  }
+
+  /**
+   * When the link is given up as dead: nothing heard for `deadTimeout`, or (over datagrams)
+   * output unacknowledged for `unansweredTimeout`.
+   */
+  #deadAt(): number {
+    const waiting = this.#channel.unacknowledgedSince;
+    const silent = this.#lastReceived + this.#deadTimeout;
+    return waiting === undefined ? silent : Math.min(silent, waiting + this.#unansweredTimeout);
   }
 
   /** Acts on the time: fails a late handshake, sends a keepalive ping, or gives up a dead link. */
@@ -785,7 +809,7 @@ export class ChatClient {
       this.#channel.handleTimeout(now);
     }, now);
     if (this.state === 'closed') return;
-    if (now >= this.#lastReceived + this.#deadTimeout) {
+    if (now >= this.#deadAt()) {
       this.#close('timeout', false);
       return;
     }

@@ -44,7 +44,11 @@ import {
   decodeClientMessage,
   encodeSessionMessage,
 } from './session-messages.js';
-import { CHAT_CAPABILITY, LOGIN_REQUIRED_CAPABILITY } from './session-options.js';
+import {
+  CHAT_CAPABILITY,
+  DEFAULT_UNANSWERED_TIMEOUT,
+  LOGIN_REQUIRED_CAPABILITY,
+} from './session-options.js';
 import { copyBytes } from '../util/bytes.js';
 
 /** Default most connections a server holds: 4096. */
@@ -115,6 +119,11 @@ export interface ChatServerOptions {
   readonly loginTimeout?: number;
   /** Default {@link DEFAULT_IDLE_TIMEOUT}. */
   readonly idleTimeout?: number;
+  /**
+   * Over datagrams: how long output to a client may go unacknowledged before the client is taken
+   * as gone (its session ends, freeing its nickname). Default {@link DEFAULT_UNANSWERED_TIMEOUT}.
+   */
+  readonly unansweredTimeout?: number;
   /** Rate limiting of failed logins. */
   readonly loginLimiter?: LoginLimiterOptions;
 }
@@ -352,6 +361,7 @@ export class ChatServer {
   readonly #transfers: TransferRelay<User>;
   readonly #loginTimeout: number;
   readonly #idleTimeout: number;
+  readonly #unansweredTimeout: number;
   readonly #limiter: LoginLimiter;
 
   readonly #connections = new Map<number, Connection>();
@@ -455,6 +465,13 @@ export class ChatServer {
       'idleTimeout',
       options.idleTimeout,
       DEFAULT_IDLE_TIMEOUT,
+      1,
+      2 ** 31,
+    );
+    this.#unansweredTimeout = checkLimit(
+      'unansweredTimeout',
+      options.unansweredTimeout,
+      DEFAULT_UNANSWERED_TIMEOUT,
       1,
       2 ** 31,
     );
@@ -704,7 +721,13 @@ export class ChatServer {
       } else if (connection.phase !== 'online') {
         this.#endWithError(connection, 'login-timeout', 'login did not complete in time');
       } else {
-        this.#endWithError(connection, 'idle-timeout', 'nothing was received for too long');
+        this.#endWithError(
+          connection,
+          'idle-timeout',
+          now >= connection.lastReceived + this.#idleTimeout
+            ? 'nothing was received for too long'
+            : 'nothing sent was acknowledged for too long',
+        );
         continue;
       }
       const next = this.#deadline(connection);
@@ -832,8 +855,11 @@ export class ChatServer {
       case 'login':
       case 'verifying':
         return connection.openedAt + this.#loginTimeout;
-      case 'online':
-        return connection.lastReceived + this.#idleTimeout;
+      case 'online': {
+        const idle = connection.lastReceived + this.#idleTimeout;
+        const waiting = connection.channel.unacknowledgedSince;
+        return waiting === undefined ? idle : Math.min(idle, waiting + this.#unansweredTimeout);
+      }
       case 'ending':
         return undefined;
     }

@@ -18,3 +18,11 @@ export const DEFAULT_KEEPALIVE_INTERVAL = 30_000;
  * dead, in ms: 75 s (two keepalive pings unanswered, and some).
  */
 export const DEFAULT_DEAD_TIMEOUT = 75_000;
+
+/**
+ * Default time output sent over a datagram session may wait with no acknowledgement coming before
+ * the peer is taken as gone, in ms: 10 s. A LAN answers within milliseconds, and the resends back
+ * off to seconds meanwhile; a server that restarted (and forgot the session) or a peer that left
+ * the network is found this way long before the dead or idle timeout. Streams leave this to TCP.
+ */
+export const DEFAULT_UNANSWERED_TIMEOUT = 10_000;

@@ -187,6 +187,58 @@ describe('chat session over datagrams', () => {
     expect(pair.now - start).toBeLessThan(2500);
   });
 
+  it('gives a silent peer up once output waits 10 s for an acknowledgement, not after the dead or idle timeout', () => {
+    const server = new ChatServer({ staticKeyPair: serverKeyPair });
+    const endpoint = new ClientEndpoint(
+      new ChatClient({ now: 0, transport: 'datagram', serverKey: serverKeyPair.publicKey }),
+      'alice',
+    );
+    const serverSide = new ServerConnection(server, 0, 'datagram');
+    let cut = false;
+    const pair = new TestingPair(endpoint, serverSide, {
+      mode: 'datagram',
+      latency: { min: 1, max: 1 },
+      // The path is cut both ways: a restarted server, a client gone off the network.
+      intercept: (_direction, data) => (cut ? [] : data),
+    });
+    pair.runUntil(() => endpoint.client.state === 'online');
+    expect(server.statistics.users).toBe(1);
+    cut = true;
+    const start = pair.now;
+    endpoint.client.say('lobby', 'anyone?', pair.now);
+    pair.runUntil(() => endpoint.client.state === 'closed', { maxTime: start + 60_000 });
+    const events: ClientEvent[] = [];
+    for (let event = endpoint.client.nextEvent(); event !== undefined;) {
+      events.push(event);
+      event = endpoint.client.nextEvent();
+    }
+    const closed = events.find((event) => event.type === 'session-closed');
+    expect(closed).toMatchObject({ reason: 'timeout', graceful: false });
+    expect(pair.now - start).toBeGreaterThanOrEqual(10_000);
+    expect(pair.now - start).toBeLessThan(12_000);
+    // The server's side: a message to the gone client waits unacknowledged, and its session ends
+    // 10 s later, freeing the nickname (the idle timeout would take 90 s).
+    const other = new ChatServer({ staticKeyPair: serverKeyPair });
+    const bob = new ClientEndpoint(
+      new ChatClient({ now: pair.now, transport: 'datagram', serverKey: serverKeyPair.publicKey }),
+      'bob',
+    );
+    const bobPair = new TestingPair(bob, new ServerConnection(other, pair.now, 'datagram'), {
+      mode: 'datagram',
+      latency: { min: 1, max: 1 },
+      intercept: (direction, data) => (cut && direction === 'b-to-a' ? [] : data),
+      startTime: pair.now,
+    });
+    cut = false;
+    bobPair.runUntil(() => bob.client.state === 'online');
+    cut = true;
+    const before = bobPair.now;
+    // The server has something to deliver to him (the answer to his line), and no answer comes.
+    bob.client.say('lobby', 'hello?', bobPair.now);
+    bobPair.runUntil(() => other.statistics.users === 0, { maxTime: before + 60_000 });
+    expect(bobPair.now - before).toBeLessThan(12_000);
+  });
+
   it('needs the server key for a datagram session', () => {
     expect(() => new ChatClient({ now: 0, transport: 'datagram' })).toThrow(/server key/);
   });
