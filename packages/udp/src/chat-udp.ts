@@ -272,11 +272,13 @@ export class UdpTransport implements ServerTransport {
       this.#changed();
       return;
     }
-    const before = chat.datagramSession(peer.id)?.accepted ?? 0;
+    // The session moves to a new address only on a datagram that authenticated from there. The
+    // count of authenticated datagrams is read only then: most datagrams come from where the
+    // session already is.
+    const moved = remote.address !== peer.host || remote.port !== peer.port;
+    const before = moved ? (chat.datagramSession(peer.id)?.accepted ?? 0) : 0;
     chat.receive(peer.id, datagram, now);
-    const after = chat.datagramSession(peer.id)?.accepted ?? 0;
-    // The session moves to a new address only on a datagram that authenticated from there.
-    if (after > before && (remote.address !== peer.host || remote.port !== peer.port)) {
+    if (moved && (chat.datagramSession(peer.id)?.accepted ?? 0) > before) {
       peer.host = remote.address;
       peer.port = remote.port;
       this.statistics.roamed++;
