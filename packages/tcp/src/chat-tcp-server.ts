@@ -64,6 +64,11 @@ export interface ChatTcpServerOptions extends ChatServerOptions {
    * users meet TCP's in the same rooms. Started by {@link listenChat}, closed with the server.
    */
   readonly transports?: readonly ServerTransport[];
+  /**
+   * False to serve the chat on `transports` alone, without a TCP listener (`host` and `port` are
+   * then the transports' business). Default true.
+   */
+  readonly tcp?: boolean;
 }
 
 interface Connection {
@@ -90,7 +95,8 @@ function describeAddress(socket: Socket): string {
  */
 export class ChatTcpServer {
   readonly #chat: ChatServer;
-  readonly #server: Server;
+  /** The TCP listener; `undefined` when the chat is served on other transports alone. */
+  readonly #server: Server | undefined;
   readonly #connections = new Map<number, Connection>();
   readonly #verifyLogin: LoginVerifier | undefined;
   readonly #onEvent: ((event: TcpServerEvent) => void) | undefined;
@@ -107,7 +113,7 @@ export class ChatTcpServer {
   #allClosed: (() => void) | undefined;
 
   /** @internal Use {@link listenChat}. */
-  constructor(options: ChatTcpServerOptions, server: Server) {
+  constructor(options: ChatTcpServerOptions, server: Server | undefined) {
     if (options.accounts === true && options.verifyLogin === undefined) {
       throw new InvalidStateError('a server with accounts needs a verifyLogin function');
     }
@@ -124,10 +130,10 @@ export class ChatTcpServer {
     );
     this.#signal = options.signal;
     this.#transports = options.transports ?? [];
-    server.on('connection', (socket) => {
+    server?.on('connection', (socket) => {
       this.#accept(socket);
     });
-    server.on('error', (error) => {
+    server?.on('error', (error) => {
       this.#emit({ type: 'socket-error', connection: undefined, address: 'listener', error });
     });
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -142,14 +148,23 @@ export class ChatTcpServer {
           () => {
             this.#scheduleFlush();
           },
-          { address: this.address().address, port: this.address().port },
+          this.#server === undefined
+            ? undefined
+            : { address: this.address().address, port: this.address().port },
         ),
       ),
     );
   }
 
-  /** The address the server listens on (its `port` is the real one when 0 was asked). */
+  /**
+   * The address the server listens on (its `port` is the real one when 0 was asked).
+   *
+   * @throws `InvalidStateError` for a server without TCP (`tcp: false`): ask its transports.
+   */
   address(): AddressInfo {
+    if (this.#server === undefined) {
+      throw new InvalidStateError('this server has no TCP listener: ask its transports');
+    }
     return this.#server.address() as AddressInfo;
   }
 
@@ -177,11 +192,12 @@ export class ChatTcpServer {
     this.#closing ??= new Promise<void>((resolve) => {
       this.#signal?.removeEventListener('abort', this.#onAbort);
       const listening = new Promise<void>((closed) => {
-        if (!this.#server.listening) {
+        const server = this.#server;
+        if (server?.listening !== true) {
           closed();
           return;
         }
-        this.#server.close(() => {
+        server.close(() => {
           closed();
         });
       });
@@ -201,7 +217,7 @@ export class ChatTcpServer {
         this.#flushScheduled = undefined;
         // The last sockets' closing reported events of their own: hand them out.
         this.#drainEvents();
-        this.#server.removeAllListeners('connection');
+        this.#server?.removeAllListeners('connection');
         resolve();
       });
     });
@@ -387,7 +403,8 @@ export class ChatTcpServer {
 }
 
 /**
- * Starts a chat server on TCP and resolves once it listens.
+ * Starts a chat server on TCP (and on the other `transports` given, or on those alone with
+ * `tcp: false`) and resolves once it listens.
  *
  * @example
  * ```ts
@@ -407,21 +424,23 @@ export class ChatTcpServer {
  * `InvalidArgumentError` / `InvalidStateError`.
  */
 export async function listenChat(options: ChatTcpServerOptions): Promise<ChatTcpServer> {
-  const server = createServer({ noDelay: true });
+  const server = options.tcp === false ? undefined : createServer({ noDelay: true });
   const chat = new ChatTcpServer(options, server);
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => {
-      server.off('listening', onListening);
-      reject(error);
-    };
-    const onListening = (): void => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen({ host: options.host ?? '::', port: options.port ?? DEFAULT_PORT });
-  });
+  if (server !== undefined) {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => {
+        server.off('listening', onListening);
+        reject(error);
+      };
+      const onListening = (): void => {
+        server.off('error', onError);
+        resolve();
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen({ host: options.host ?? '::', port: options.port ?? DEFAULT_PORT });
+    });
+  }
   try {
     await chat.startTransports();
   } catch (error) {

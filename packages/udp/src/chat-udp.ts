@@ -20,7 +20,6 @@ import {
   CookieChecker,
   DEFAULT_MAX_PENDING_CONNECTIONS,
   InvalidStateError,
-  type Secret,
   type ServerEvent,
   type ServerStatistics,
   type ServerTransport,
@@ -28,9 +27,13 @@ import {
 import {
   type ChatTcpClient,
   type ChatTcpClientOptions,
+  type ChatTcpServer,
   type ClientLink,
   type ClientTransport,
+  type LoginVerifier,
+  type TcpServerEvent,
   connectChat,
+  listenChat,
 } from '@lanchat/tcp';
 
 /** Default UDP port of the chat: 9999, the same number as TCP's. */
@@ -48,7 +51,7 @@ const HANDSHAKE = 1;
 const TRANSPORT = 4;
 
 /** Checks a login's password. Must not throw. */
-export type UdpLoginVerifier = (user: string, password: Secret) => Promise<boolean>;
+export type UdpLoginVerifier = LoginVerifier;
 
 /** A send failed (`EMSGSIZE`, an unreachable network...): reported, never swallowed. */
 export interface UdpSendErrorEvent {
@@ -358,43 +361,18 @@ export function udpTransport(options: UdpTransportOptions = {}): UdpTransport {
   return new UdpTransport(options);
 }
 
-/** A chat server on a UDP socket alone. Made by {@link listenChatUdp}. */
+/**
+ * A chat server on a UDP socket alone. Made by {@link listenChatUdp}: the host of @lanchat/tcp
+ * (`listenChat` with `tcp: false`) serving one {@link UdpTransport}.
+ */
 export class ChatUdpServer {
-  readonly #chat: ChatServer;
+  readonly #host: ChatTcpServer;
   readonly #transport: UdpTransport;
-  readonly #verifyLogin: UdpLoginVerifier | undefined;
-  readonly #onEvent: ((event: UdpServerEvent) => void) | undefined;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort = (): void => {
-    void this.close();
-  };
-  #timer: NodeJS.Timeout | undefined;
-  #flushScheduled: NodeJS.Immediate | undefined;
-  #closing: Promise<void> | undefined;
 
   /** @internal Use {@link listenChatUdp}. */
-  constructor(options: ChatUdpServerOptions, transport: UdpTransport) {
-    if (options.accounts === true && options.verifyLogin === undefined) {
-      throw new InvalidStateError('a server with accounts needs a verifyLogin function');
-    }
-    this.#chat = new ChatServer(options);
+  constructor(host: ChatTcpServer, transport: UdpTransport) {
+    this.#host = host;
     this.#transport = transport;
-    this.#verifyLogin = options.verifyLogin;
-    this.#onEvent = options.onEvent;
-    this.#signal = options.signal;
-  }
-
-  /** @internal */
-  async start(): Promise<void> {
-    // Flushed once per turn: the datagrams of a turn are all read first, so that one
-    // acknowledgement answers them.
-    await this.#transport.start(this.#chat, () => {
-      this.#flushScheduled ??= setImmediate(() => {
-        this.#flushScheduled = undefined;
-        this.#flush();
-      });
-    });
-    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
   /** The address the server listens on (its `port` is the real one when 0 was asked). */
@@ -404,7 +382,7 @@ export class ChatUdpServer {
 
   /** The core server's counters. */
   get statistics(): ServerStatistics {
-    return this.#chat.statistics;
+    return this.#host.statistics;
   }
 
   /** What the UDP layer dropped before any session saw it. */
@@ -422,85 +400,33 @@ export class ChatUdpServer {
    * and timer is removed. Calling it again returns the same promise.
    */
   close(message = 'the server is shutting down'): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#signal?.removeEventListener('abort', this.#onAbort);
-      this.#chat.shutdown(message, Date.now());
-      this.#flush();
-      if (this.#timer !== undefined) clearTimeout(this.#timer);
-      this.#timer = undefined;
-      if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled);
-      this.#flushScheduled = undefined;
-      await this.#transport.close();
-    })();
-    return this.#closing;
-  }
-
-  #flush(): void {
-    this.#drainEvents();
-    for (let out = this.#chat.pollTransmit(); out !== undefined; out = this.#chat.pollTransmit()) {
-      this.#transport.send(out.connection, out.data);
-    }
-    this.#drainEvents();
-    this.#armTimer();
-  }
-
-  #drainEvents(): void {
-    for (let event = this.#chat.nextEvent(); event !== undefined; event = this.#chat.nextEvent()) {
-      if (event.type === 'login-requested')
-        this.#verify(event.connection, event.user, event.password);
-      if (event.type === 'connection-ending') this.#transport.end(event.connection);
-      this.#transport.notify(event);
-      this.#onEvent?.(event);
-    }
-  }
-
-  #verify(id: number, user: string, password: Secret): void {
-    const verify = this.#verifyLogin;
-    if (verify === undefined) return;
-    verify(user, password).then(
-      (accepted) => {
-        if (!this.#transport.owns(id)) return;
-        this.#chat.completeLogin(id, accepted, Date.now());
-        this.#flush();
-      },
-      () => {
-        if (!this.#transport.owns(id)) return;
-        this.#chat.completeLogin(id, false, Date.now());
-        this.#flush();
-      },
-    );
-  }
-
-  #armTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#closing !== undefined) return;
-    const deadline = this.#chat.pollTimeout();
-    if (deadline === undefined) return;
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#chat.handleTimeout(Date.now());
-        this.#flush();
-      },
-      Math.max(0, deadline - Date.now()),
-    );
+    return this.#host.close(message);
   }
 }
 
 /** Starts a chat server on a UDP socket alone; resolves once it is bound. */
 export async function listenChatUdp(options: ChatUdpServerOptions): Promise<ChatUdpServer> {
-  const server = new ChatUdpServer(
-    options,
-    new UdpTransport({
-      ...(options.host === undefined ? {} : { host: options.host }),
-      ...(options.port === undefined ? {} : { port: options.port }),
-      ...(options.loadThreshold === undefined ? {} : { loadThreshold: options.loadThreshold }),
-      onError: (event) => options.onEvent?.(event),
-    }),
-  );
-  await server.start();
-  return server;
+  const { host, port, loadThreshold, onEvent, ...chat } = options;
+  const transport = new UdpTransport({
+    ...(host === undefined ? {} : { host }),
+    ...(port === undefined ? {} : { port }),
+    ...(loadThreshold === undefined ? {} : { loadThreshold }),
+    onError: (event) => onEvent?.(event),
+  });
+  const server = await listenChat({
+    ...chat,
+    tcp: false,
+    transports: [transport],
+    // Without TCP there are no socket errors: every event is the core server's.
+    ...(onEvent === undefined
+      ? {}
+      : {
+          onEvent: (event: TcpServerEvent) => {
+            if (event.type !== 'socket-error') onEvent(event);
+          },
+        }),
+  });
+  return new ChatUdpServer(server, transport);
 }
 
 /** Options of {@link udpClientTransport}. */
