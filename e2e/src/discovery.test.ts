@@ -1,21 +1,12 @@
-import { createSocket } from 'node:dgram';
 import { Bonjour, type Service } from 'bonjour-service';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLIENT_CLI, JsonProcess, TestResources, startServer } from './processes.js';
+import { unusedUdpPort } from '@lanchat/udp/testing';
 
 const resources = new TestResources();
 const track = (process: JsonProcess): JsonProcess => resources.track(process);
 
 afterEach(resources.cleanUp);
-
-/** A UDP port nothing listens on (bound, read, released). */
-async function unusedUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const port = socket.address().port;
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
-}
 
 /** Runs `lanchat --json discover` against `discoveryPort`, for at most `timeout` ms. */
 function discover(discoveryPort: string, timeout: number, configDir: string): JsonProcess {

@@ -181,3 +181,16 @@ export async function startLossyRelay(options: LossyRelayOptions): Promise<Lossy
     },
   };
 }
+
+/**
+ * A UDP port on 127.0.0.1 that was free a moment ago: bound to port 0, read, released. For a
+ * program that must be told a port number before it binds (a child process, a library that takes
+ * no socket). Another program may take it meanwhile; on a test machine that is rare.
+ */
+export async function unusedUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const port = socket.address().port;
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}

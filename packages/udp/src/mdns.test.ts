@@ -1,19 +1,11 @@
-import { createSocket } from 'node:dgram';
 import { Bonjour, type Service } from 'bonjour-service';
 import { describe, expect, it } from 'vitest';
 import { MDNS_SERVICE_TYPE, advertiseMdns } from './mdns.js';
-
-/** A UDP port nothing listens on, so that the test never touches the real mDNS port. */
-async function unusedUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const port = socket.address().port;
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
-}
+import { unusedUdpPort } from './lossy-relay.js';
 
 describe('mDNS / DNS-SD advertisement', () => {
   it('a standard DNS-SD browser finds _lanchat._tcp with its port and fingerprint', async () => {
+    // A port nothing listens on: the test never touches the real mDNS port.
     const mdnsPort = await unusedUdpPort();
     const advertisement = advertiseMdns({
       name: 'Lab 3',

@@ -17,4 +17,5 @@ export {
   type LossyRelayOptions,
   type LossyRelayStatistics,
   startLossyRelay,
+  unusedUdpPort,
 } from './lossy-relay.js';
