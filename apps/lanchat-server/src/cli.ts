@@ -48,6 +48,12 @@ interface ServeOptions extends GlobalOptions {
   readonly udp?: boolean;
 }
 
+/** The address to give `lanchat connect --udp`: the first LAN address with the UDP port. */
+function udpAddress(first: string | undefined, port: number, udpPort: number): string {
+  if (first === undefined) return `127.0.0.1:${udpPort}`;
+  return udpPort === port ? first : first.replace(/:\d+$/, `:${udpPort}`);
+}
+
 function validated<T>(check: (value: string) => T): (value: string) => T {
   return (value) => {
     try {
@@ -266,6 +272,9 @@ async function serve(options: ServeOptions): Promise<number> {
       `  key fingerprint: ${pc.bold(identity.fingerprint)}${identity.created ? ' (new identity)' : ''}`,
       `  ${store === undefined ? 'open server: anyone may pick a free nickname' : `login required (${store.size} accounts)`}`,
       `  connect with: lanchat connect ${addresses[0] ?? `127.0.0.1:${port}`}`,
+      ...(udpPort === undefined
+        ? []
+        : [`  over UDP:     lanchat connect --udp ${udpAddress(addresses[0], port, udpPort)}`]),
     ].join('\n'),
   );
   const announcer = options.discovery
