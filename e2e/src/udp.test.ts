@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { TcpClientEvent } from '@lanchat/tcp';
 import { connectChatUdp, discoverServers } from '@lanchat/udp';
 import { afterEach, describe, expect, it } from 'vitest';
+import { unusedUdpPort } from '@lanchat/udp/testing';
 import { CLIENT_CLI, JsonProcess, TestResources, startClient, startServer } from './processes.js';
 
 const resources = new TestResources();
@@ -78,7 +79,7 @@ describe('lanchat-server --udp', () => {
 });
 
 describe('lanchat connect --udp and lanchat send --udp', () => {
-  it('chat and files over UDP with a TCP user in the same room; the key from discovery first, then from known_hosts', async () => {
+  it('chat and files over UDP with a TCP user in the same room; the key asked of the server first, then from known_hosts', async () => {
     const workspace = await resources.workspace();
     const { server, port, fingerprint } = await startServer(path.join(workspace, 'server'), [
       '--udp',
@@ -165,27 +166,45 @@ describe('lanchat connect --udp and lanchat send --udp', () => {
     expect(sha256(await readFile(atCarol['path'] as string))).toBe(sha256(toCarol));
   });
 
-  it('refuses --udp to an address that neither has a pinned key nor gives one (exit 2)', async () => {
+  it('refuses --udp to an address where nothing gives a key (exit 2)', async () => {
     const workspace = await resources.workspace();
-    // A server without --udp: discovery answers, but offers no UDP port.
-    const { server, port } = await startServer(path.join(workspace, 'server'), [
-      '--discovery-port',
-      '0',
-    ]);
-    resources.track(server);
-    const discoveryPort = String((await server.waitFor('discovery'))['port']);
+    // Nothing listens there: neither TCP nor discovery answers.
+    const port = await unusedUdpPort();
     const client = resources.track(
       new JsonProcess(CLIENT_CLI, [
         'connect',
         '--udp',
         `127.0.0.1:${port}`,
         '--discovery-port',
-        discoveryPort,
+        String(await unusedUdpPort()),
         '--config-dir',
         path.join(workspace, 'client'),
       ]),
     );
     expect(await client.exited).toBe(2);
-    expect(client.stderr.join('\n')).toMatch(/did not give its key.*--udp/s);
+    expect(client.stderr.join('\n')).toMatch(/did not give its key/);
+  });
+
+  it('says so when the server runs without --udp: the key comes over TCP, UDP gets no answer (exit 1)', async () => {
+    const workspace = await resources.workspace();
+    const { server, port } = await startServer(path.join(workspace, 'server'));
+    resources.track(server);
+    const client = resources.track(
+      new JsonProcess(CLIENT_CLI, [
+        '--json',
+        'connect',
+        '--udp',
+        `127.0.0.1:${port}`,
+        '--config-dir',
+        path.join(workspace, 'client'),
+      ]),
+    );
+    // The kernel's "port unreachable" says at once that nothing serves UDP there.
+    const error = await client.waitFor('error', (event) =>
+      /no answer over UDP.*--udp/.test(event['message'] as string),
+    );
+    expect(error).toMatchObject({ code: 'connection-failed' });
+    expect(client.ofType('server-key')).toEqual([]);
+    expect(await client.exited).toBe(1);
   });
 });

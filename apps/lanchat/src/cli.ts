@@ -19,6 +19,7 @@ import {
   checkNickname,
   checkRoomName,
 } from '@lanchat/core';
+import { connectChat } from '@lanchat/tcp';
 import { discoverServers } from '@lanchat/udp';
 import { type ServerAddress, formatHostKey, parseServerAddress } from './address.js';
 import { ClientApp, ExitCode, type OutputEvent } from './client-app.js';
@@ -191,11 +192,62 @@ async function chooseServer(
 }
 
 /**
+ * The key a server proves in a TCP handshake on `server`'s port number; nothing is sent after it
+ * (the key is "refused", so no login follows). `undefined` if no handshake completes in time.
+ */
+function keyOverTcp(server: ServerAddress, timeout: number): Promise<Uint8Array | undefined> {
+  return new Promise((resolve) => {
+    let key: Uint8Array | undefined;
+    const probe = connectChat({
+      host: server.host,
+      port: server.port,
+      login: {},
+      reconnect: false,
+      connectTimeout: timeout,
+      verifyServerKey: (presented) => {
+        key = presented;
+        return false;
+      },
+      onEvent: () => undefined,
+    });
+    const timer = setTimeout(() => {
+      probe.destroy();
+    }, timeout);
+    void probe.stopped.then(() => {
+      clearTimeout(timer);
+      resolve(key);
+    });
+  });
+}
+
+/** The key `server` gives when asked by LAN discovery (unicast to that host), if it serves UDP. */
+async function keyByDiscovery(
+  server: ServerAddress,
+  discoveryPort: number,
+  signal: AbortSignal,
+): Promise<Uint8Array | undefined> {
+  // Discovery runs over IPv4.
+  if (server.family === 'ipv6') return undefined;
+  const found = await discoverServers({
+    hosts: [server.host],
+    interfaces: [],
+    port: discoveryPort,
+    timeout: 2000,
+    signal,
+  });
+  const offering = found.filter((entry) => entry.ports.udp === server.port);
+  const match =
+    offering.find((entry) => entry.addresses.includes(server.host)) ??
+    (offering.length === 1 ? offering[0] : undefined);
+  return match?.publicKey;
+}
+
+/**
  * The key to open a UDP session with (its handshake is keyed by the server's key, so it must be
- * known first): the one pinned for that address, else the one the server gives when asked by
- * discovery (unicast to that host). Either way it is checked after the handshake like a TCP
- * server's: a new key is pinned and its fingerprint shown; a key that differs from the pinned one
- * is refused unless --accept-new-key.
+ * known first): the one pinned for that address, else the first the server gives, asked at once
+ * by LAN discovery and by a TCP handshake on the same port number. Either way it is checked after
+ * the UDP handshake like a TCP server's: a new key is pinned and its fingerprint shown; a key that
+ * differs from the pinned one is refused unless --accept-new-key.
  */
 async function udpServerKey(
   server: ServerAddress,
@@ -204,23 +256,26 @@ async function udpServerKey(
 ): Promise<Uint8Array> {
   const pinned = knownHosts.lookup(server.hostKey);
   if (pinned !== undefined && options.acceptNewKey !== true) return pinned;
-  const found = await discoverServers({
-    hosts: [server.host],
-    interfaces: [],
-    port: options.discoveryPort ?? DEFAULT_DISCOVERY_PORT,
-    timeout: 2000,
+  const discoveryPort = options.discoveryPort ?? DEFAULT_DISCOVERY_PORT;
+  const stop = new AbortController();
+  const first = await new Promise<Uint8Array | undefined>((resolve) => {
+    let pending = 2;
+    const take = (key: Uint8Array | undefined): void => {
+      pending--;
+      if (key !== undefined || pending === 0) resolve(key);
+    };
+    void keyByDiscovery(server, discoveryPort, stop.signal).then(take, () => {
+      take(undefined);
+    });
+    void keyOverTcp(server, 3000).then(take);
   });
-  const offering = found.filter((entry) => entry.ports.udp === server.port);
-  const match =
-    offering.find((entry) => entry.addresses.includes(server.host)) ??
-    (offering.length === 1 ? offering[0] : undefined);
-  if (match !== undefined) return match.publicKey;
+  stop.abort();
+  if (first !== undefined) return first;
   if (pinned !== undefined) return pinned;
   throw new InvalidArgumentError(
-    `${server.hostKey} did not give its key (asked by LAN discovery, UDP port ` +
-      `${String(options.discoveryPort ?? DEFAULT_DISCOVERY_PORT)}): over UDP the server's key must be known ` +
-      `before connecting. Is the server running with --udp and discovery on? Connecting once over ` +
-      `TCP (lanchat connect ${server.hostKey}) pins its key too.`,
+    `${server.hostKey} did not give its key (asked over TCP, and by LAN discovery on UDP port ` +
+      `${String(discoveryPort)}): over UDP the server's key must be known before connecting. ` +
+      'Is the server running, with --udp?',
   );
 }
 

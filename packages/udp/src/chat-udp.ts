@@ -442,7 +442,9 @@ const DRAIN_MARK = 64 * 1024;
  * The chat client's link over UDP (for `connectChat` of @lanchat/tcp, or {@link connectChatUdp}):
  * one connected node:dgram socket per connection attempt, each datagram one of the session's.
  * Send errors (`EMSGSIZE`, a port unreachable...) are reported as `connection-error` events and do
- * not end the link: the session's own timers decide when the server is gone.
+ * not end the link: the session's own timers decide when the server is gone. One exception: a
+ * port unreachable (`ECONNREFUSED`) before the server was ever heard from on this link ends it,
+ * as a refused TCP connection does (nothing serves UDP there).
  */
 export function udpClientTransport(options: UdpClientTransportOptions): ClientTransport {
   const serverKey = Uint8Array.from(options.serverKey);
@@ -468,9 +470,20 @@ export function udpClientTransport(options: UdpClientTransportOptions): ClientTr
           handlers.close();
         });
       };
+      /** Whether a datagram came from the server on this link. */
+      let heard = false;
+      const failed = (error: Error): void => {
+        if (state === 'closed') return;
+        handlers.error(error);
+        // Before the socket is connected an error ends the attempt. After, it is a send's and
+        // the session's timers judge, except "port unreachable" before the server was ever
+        // heard from: nothing serves UDP there, as a refused TCP connection says.
+        const refused = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+        if (state === 'opening' || (refused && !heard)) close();
+      };
       const sent = (length: number, error: Error | null): void => {
         pending -= length;
-        if (error !== null && state !== 'closed') handlers.error(error);
+        if (error !== null) failed(error);
         if (pending > 0) return;
         if (state === 'ending') close();
         else if (marked && state === 'open') {
@@ -492,13 +505,10 @@ export function udpClientTransport(options: UdpClientTransportOptions): ClientTr
         });
         socket = opened;
         opened.on('message', (datagram) => {
+          heard = true;
           handlers.data(datagram);
         });
-        opened.on('error', (error) => {
-          handlers.error(error);
-          // Before the socket is connected an error ends the attempt; after, it is a send's.
-          if (state === 'opening') close();
-        });
+        opened.on('error', failed);
         opened.connect(port, address, () => {
           if (state !== 'opening') return;
           state = 'open';
