@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
-import { type Server, type Socket, connect, createServer } from 'node:net';
+import { type CuttableProxy, startCuttableProxy } from '@lanchat/tcp/testing';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLIENT_CLI, JsonProcess, startClient, startServer, TestResources } from './processes.js';
@@ -34,49 +34,11 @@ async function sha256Of(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** A TCP relay in front of the server whose connections the test can cut (a dropped link). */
-async function startProxy(target: number): Promise<{ port: number; cut: () => number }> {
-  const pairs = new Set<[Socket, Socket]>();
-  const server: Server = createServer((inbound) => {
-    const outbound = connect({ host: '127.0.0.1', port: target });
-    const pair: [Socket, Socket] = [inbound, outbound];
-    pairs.add(pair);
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-    const close = (): void => {
-      pairs.delete(pair);
-      inbound.destroy();
-      outbound.destroy();
-    };
-    inbound.on('error', close).on('close', close);
-    outbound.on('error', close).on('close', close);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  resources.add(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const [inbound, outbound] of pairs) {
-          inbound.destroy();
-          outbound.destroy();
-        }
-        server.close(() => {
-          resolve();
-        });
-      }),
-  );
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no proxy address');
-  return {
-    port: address.port,
-    cut: () => {
-      const count = pairs.size;
-      for (const [inbound, outbound] of pairs) {
-        inbound.destroy();
-        outbound.destroy();
-      }
-      return count;
-    },
-  };
+/** A relay in front of the server whose connections the test can cut (a dropped link). */
+async function startProxy(target: number): Promise<CuttableProxy> {
+  const proxy = await startCuttableProxy({ port: target });
+  resources.add(() => proxy.close());
+  return proxy;
 }
 
 /** `lanchat --json connect` as `name` through `port`, taking every file offered into `inbox`. */

@@ -2,11 +2,13 @@ import { defineConfig } from 'tsup';
 
 // Dual ESM + CommonJS build with a declaration file per format, as in @lanchat/core.
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: { index: 'src/index.ts', testing: 'src/testing.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // Code shared by the two entries goes into chunks of its own.
+  splitting: true,
   treeshake: true,
 });

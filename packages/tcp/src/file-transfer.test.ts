@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { type Server, type Socket, createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type CuttableProxy, startCuttableProxy } from './cuttable-proxy.js';
 import { cleanups, runCleanups, startClient, startServer } from './test-support.js';
 
 afterEach(runCleanups);
@@ -18,47 +18,11 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** A TCP relay in front of the server whose connections a test can cut (a dropped link). */
-async function startProxy(target: number): Promise<{ port: number; cut: () => void }> {
-  const pairs = new Set<[Socket, Socket]>();
-  const server: Server = createServer((inbound) => {
-    const outbound = connect({ host: '127.0.0.1', port: target });
-    const pair: [Socket, Socket] = [inbound, outbound];
-    pairs.add(pair);
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-    const close = (): void => {
-      pairs.delete(pair);
-      inbound.destroy();
-      outbound.destroy();
-    };
-    inbound.on('error', close).on('close', close);
-    outbound.on('error', close).on('close', close);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const [inbound, outbound] of pairs) {
-          inbound.destroy();
-          outbound.destroy();
-        }
-        server.close(() => {
-          resolve();
-        });
-      }),
-  );
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no proxy address');
-  return {
-    port: address.port,
-    cut: () => {
-      for (const [inbound, outbound] of pairs) {
-        inbound.destroy();
-        outbound.destroy();
-      }
-    },
-  };
+/** A relay in front of the server whose connections a test can cut (a dropped link). */
+async function startProxy(target: number): Promise<CuttableProxy> {
+  const proxy = await startCuttableProxy({ port: target });
+  cleanups.push(() => proxy.close());
+  return proxy;
 }
 
 describe('file transfer over TCP', () => {
