@@ -21,7 +21,6 @@
 
 import { Buffer } from 'node:buffer';
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
-import process from 'node:process';
 import {
   CipherState,
   DEFAULT_NOISE_PROTOCOL,
@@ -42,6 +41,7 @@ import {
   formatTable,
   measureInterleaved,
   median,
+  printToStdout,
   roundSignificant,
   roundTo,
 } from './lib.mjs';
@@ -779,11 +779,6 @@ async function runCase(spec, print) {
     ...(layers === undefined ? {} : { layers }),
     ...(explanation === undefined ? {} : { explanation }),
   };
-}
-
-/** @param {string} line */
-function printToStdout(line) {
-  process.stdout.write(`${line}\n`);
 }
 
 /**

@@ -2,7 +2,8 @@
 /**
  * Child processes for the benchmarks that need more than one process (a server in one, its
  * clients in another): fork with an IPC channel, wait for typed messages with a deadline, and a
- * hard limit on each child's life that kills it, so that no run can hang.
+ * hard limit on each child's life that kills it, so that no run can hang; a group of children of
+ * one script, stopped in order. In the child: tell the parent, fail, exit with the parent.
  *
  * @module
  */
@@ -150,6 +151,46 @@ export function startChild(script, options) {
 }
 
 /**
+ * Children of one script, started by role and kept together, as the lanchat side of a benchmark
+ * (a server, then its relay and clients). The script takes `ROLE [ARGS...] LIFETIME`.
+ *
+ * @typedef {object} ChildGroup
+ * @property {(role: string, args: readonly string[]) => Child} start starts the script as `role`
+ * @property {() => void} kill kills every child started so far (after a failure)
+ * @property {() => Promise<void>} stop stops the children one by one, the last started first: the
+ *   clients before the server they are connected to, so that it sees them leave rather than drop
+ */
+
+/**
+ * @param {string} script a path relative to this folder
+ * @param {{ label: (role: string) => string, execArgv?: (role: string) => readonly string[],
+ *   lifetimeMs: number }} options the label and the node flags of each role's child
+ * @returns {ChildGroup}
+ */
+export function childGroup(script, options) {
+  /** @type {Child[]} */
+  const children = [];
+  return {
+    start: (role, args) => {
+      const child = startChild(script, {
+        label: options.label(role),
+        args: [role, ...args, String(options.lifetimeMs)],
+        execArgv: options.execArgv?.(role) ?? [],
+        lifetimeMs: options.lifetimeMs,
+      });
+      children.push(child);
+      return child;
+    },
+    kill: () => {
+      for (const child of children) child.kill();
+    },
+    stop: async () => {
+      for (const child of [...children].reverse()) await child.stop();
+    },
+  };
+}
+
+/**
  * True when the module at `url` is the script node was started with (not imported).
  *
  * @param {string} url `import.meta.url`
@@ -182,11 +223,22 @@ export function guardChild(lifetimeMs) {
   }, lifetimeMs).unref();
   /** @param {unknown} error */
   const fail = (error) => {
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`child ${process.pid}: ${message}\n`);
-    tellParent({ type: 'error', message });
-    setTimeout(() => process.exit(1), 100).unref();
+    failChild('child', error);
   };
   process.on('uncaughtException', fail);
   process.on('unhandledRejection', fail);
+}
+
+/**
+ * In a child: writes `error` to stderr (as `NAME PID: ...`), reports it to the parent (as an
+ * `error` message, which fails the parent's wait at once) and exits soon after, with code 1.
+ *
+ * @param {string} name how the process names itself
+ * @param {unknown} error
+ */
+export function failChild(name, error) {
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`${name} ${process.pid}: ${message}\n`);
+  tellParent({ type: 'error', message });
+  setTimeout(() => process.exit(1), 100).unref();
 }

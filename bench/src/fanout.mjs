@@ -28,7 +28,14 @@ import process from 'node:process';
 import { startChild } from './children.mjs';
 import { LANCHAT_BACKLOG_BYTES, cpuMilliseconds, startRelay } from './fanout-server.mjs';
 import { TEXT_LENGTH } from './fanout-load.mjs';
-import { formatRate, formatTable, median, roundSignificant, roundTo } from './lib.mjs';
+import {
+  formatRate,
+  formatTable,
+  median,
+  printToStdout,
+  roundSignificant,
+  roundTo,
+} from './lib.mjs';
 
 const CLIENTS = 100;
 const MESSAGES_PER_CLIENT = 200;
@@ -281,11 +288,6 @@ async function runPlacement(placement, withPaced) {
   } finally {
     for (const side of sides) await side.stop();
   }
-}
-
-/** @param {string} line */
-function printToStdout(line) {
-  process.stdout.write(`${line}\n`);
 }
 
 /** The machine's 1-minute load average, for the report: other work skews latency above all. */

@@ -7,7 +7,6 @@
  * @module
  */
 
-import process from 'node:process';
 import { StreamFrameDecoder } from '@lanchat/core';
 import { decode as lengthPrefixedDecode } from 'it-length-prefixed';
 import {
@@ -16,6 +15,7 @@ import {
   formatTable,
   median,
   mulberry32,
+  printToStdout,
   roundSignificant,
   roundTo,
   timeOnce,
@@ -418,11 +418,6 @@ async function runCase(spec, print) {
     ratios,
     targets,
   };
-}
-
-/** @param {string} line */
-function printToStdout(line) {
-  process.stdout.write(`${line}\n`);
 }
 
 /**

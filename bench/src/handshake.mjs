@@ -12,7 +12,6 @@
 import { Buffer } from 'node:buffer';
 import { createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import process from 'node:process';
 import { DEFAULT_NOISE_PROTOCOL, HandshakeState, nodeCryptoProvider } from '@lanchat/core';
 import {
   bytesEqual,
@@ -21,6 +20,7 @@ import {
   formatTable,
   measureInterleaved,
   median,
+  printToStdout,
   roundSignificant,
   roundTo,
 } from './lib.mjs';
@@ -366,11 +366,6 @@ function measureBreakdown(initiatorStatic, responderStatic, floorMicroseconds) {
     ),
     explanation,
   };
-}
-
-/** @param {string} line */
-function printToStdout(line) {
-  process.stdout.write(`${line}\n`);
 }
 
 /**

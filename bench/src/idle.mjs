@@ -26,7 +26,7 @@
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startChild } from './children.mjs';
-import { formatTable, roundTo } from './lib.mjs';
+import { formatTable, printToStdout, roundTo } from './lib.mjs';
 
 const CLIENTS = 2000;
 const WAVE = 200;
@@ -206,11 +206,6 @@ async function measureKind(kind) {
     await load?.stop();
     await server.stop();
   }
-}
-
-/** @param {string} line */
-function printToStdout(line) {
-  process.stdout.write(`${line}\n`);
 }
 
 /**

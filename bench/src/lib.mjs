@@ -1,12 +1,22 @@
 // @ts-check
 /**
- * Helpers shared by the benchmarks: a seeded PRNG, timing, statistics and formatting.
+ * Helpers shared by the benchmarks: a seeded PRNG, timing, statistics, formatting and printing.
  *
  * @module
  */
 
 import { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
+import process from 'node:process';
+
+/**
+ * Writes one line of a benchmark's report to stdout: the default `print` of every benchmark.
+ *
+ * @param {string} line
+ */
+export function printToStdout(line) {
+  process.stdout.write(`${line}\n`);
+}
 
 /**
  * mulberry32: tiny, fast, and good enough to draw chunk sizes. A seeded generator (rather than

@@ -27,7 +27,10 @@
  * count too).
  *
  * Every client is made with `reconnect: false`: a dropped connection fails the run instead of
- * being hidden by a reconnection.
+ * being hidden by a reconnection; so does a `connection-error`.
+ *
+ * What this shares with udp-lanchat.mjs (the parent's messages, the clients' events, the sender
+ * and the receiver of one file at a time, the server's `cpu` answer) is in child-support.mjs.
  *
  * @module
  */
@@ -37,92 +40,33 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { nodeCryptoProvider } from '@lanchat/core';
 import { connectChat, listenChat } from '@lanchat/tcp';
+import {
+  answerCpu,
+  childSide,
+  runFileReceiver,
+  runFileSender,
+  senderTimes,
+} from './child-support.mjs';
 import { guardChild, isMainModule, tellParent } from './children.mjs';
 import { cpuMilliseconds, systemCpuMilliseconds } from './transfer-raw.mjs';
 
 const HOST = '127.0.0.1';
 
-/** Set when the parent says `stop`: the clients' ends are then expected, not failures. */
-let closing = false;
-
-/** @param {unknown} error */
-function fail(error) {
-  if (closing) return;
-  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`transfer child ${process.pid}: ${message}\n`);
-  tellParent({ type: 'error', message });
-  setTimeout(() => process.exit(1), 100).unref();
-}
+// Over TCP a `connection-error` ends the connection, so it fails the run like any other end.
+const side = childSide({ name: 'transfer child', notices: [] });
 
 /**
  * Connects a client and logs it in as `nick`; `handle` gets every event.
  *
  * @param {number} port
  * @param {string} nick
- * @param {(event: import('@lanchat/tcp').TcpClientEvent) => void} handle
+ * @param {(event: import('./child-support.mjs').ClientEvent) => void} handle
  * @returns {{ client: import('@lanchat/tcp').ChatTcpClient, online: Promise<void> }}
  */
 function connectClient(port, nick, handle) {
-  /** @type {() => void} */
-  let resolveOnline = () => undefined;
-  /** @type {Promise<void>} */
-  const online = new Promise((resolve) => {
-    resolveOnline = resolve;
-  });
-  const client = connectChat({
-    host: HOST,
-    port,
-    login: { nick },
-    reconnect: false,
-    onEvent: (event) => {
-      switch (event.type) {
-        case 'login-succeeded':
-          resolveOnline();
-          break;
-        case 'login-failed':
-          fail(new Error(`${nick}: login failed: ${event.code} ${event.message}`));
-          break;
-        case 'connection-error':
-          fail(new Error(`${nick}: ${event.error.message}`));
-          break;
-        case 'client-stopped':
-          fail(new Error(`${nick}: the client stopped: ${event.reason}`));
-          break;
-        case 'transfer-failed':
-          fail(new Error(`${nick}: transfer failed: ${event.code} ${event.message}`));
-          break;
-        default:
-          break;
-      }
-      try {
-        handle(event);
-      } catch (error) {
-        fail(error);
-      }
-    },
-  });
+  const { onEvent, online } = side.watchClient(nick, handle);
+  const client = connectChat({ host: HOST, port, login: { nick }, reconnect: false, onEvent });
   return { client, online };
-}
-
-/**
- * Handles the parent's messages with `handler`; `stop` ends the process after the clients' bye.
- *
- * @param {(message: { type: string, [key: string]: unknown }) => void | Promise<void>} handler
- * @param {() => Promise<unknown>} close
- */
-function onParentMessage(handler, close) {
-  process.on('message', (raw) => {
-    const message = /** @type {{ type: string, [key: string]: unknown }} */ (raw);
-    if (message.type === 'stop') {
-      closing = true;
-      setTimeout(() => process.exit(0), 2000).unref();
-      void close().finally(() => process.exit(0));
-      return;
-    }
-    Promise.resolve()
-      .then(() => handler(message))
-      .catch(fail);
-  });
 }
 
 async function runServer() {
@@ -137,25 +81,16 @@ async function runServer() {
       else if (event.type === 'connection-ending' && event.reason === 'too-slow') slowDropped++;
     },
   });
-  onParentMessage(
-    (message) => {
-      if (message.type !== 'cpu') return;
-      const statistics = server.statistics;
-      tellParent({
-        type: 'cpu',
-        milliseconds: cpuMilliseconds(),
-        systemMilliseconds: systemCpuMilliseconds(),
-        statistics: {
-          messagesRelayed: statistics.messagesRelayed,
-          slowConsumersDropped: statistics.slowConsumersDropped,
-          protocolErrors: statistics.protocolErrors,
-          socketErrors,
-          slowDropped,
-        },
-      });
-    },
-    () => server.close(),
-  );
+  answerCpu(side, server, () => {
+    const statistics = server.statistics;
+    return {
+      messagesRelayed: statistics.messagesRelayed,
+      slowConsumersDropped: statistics.slowConsumersDropped,
+      protocolErrors: statistics.protocolErrors,
+      socketErrors,
+      slowDropped,
+    };
+  });
   tellParent({ type: 'listening', port: server.address().port });
 }
 
@@ -174,71 +109,52 @@ async function runServer() {
 
 /** @param {number} port */
 async function runSender(port) {
-  /** @type {Sending | undefined} */
-  let sending;
-  const { client, online } = connectClient(port, 'sender', (event) => {
-    if (sending === undefined || !('transfer' in event) || event.transfer !== sending.transfer) {
-      return;
-    }
-    switch (event.type) {
-      case 'transfer-accepted':
-        sending.acceptedAt = performance.now();
-        sending.cpuAtAccepted = cpuMilliseconds();
-        sending.systemCpuAtAccepted = systemCpuMilliseconds();
-        tellParent({ type: 'accepted', offset: event.offset });
-        break;
-      case 'transfer-progress':
-        sending.progressEvents++;
-        break;
-      case 'transfer-completed': {
-        const now = performance.now();
-        const cpu = cpuMilliseconds();
-        const done = sending;
-        sending = undefined;
-        tellParent({
-          type: 'sent',
-          hashMilliseconds: done.hashedAt - done.startedAt,
-          offerMilliseconds: done.acceptedAt - done.hashedAt,
-          transferMilliseconds: now - done.acceptedAt,
-          endToEndMilliseconds: now - done.startedAt,
-          hashCpuMilliseconds: done.cpuAtHashed - done.cpuAtStart,
-          transferCpuMilliseconds: cpu - done.cpuAtAccepted,
-          transferSystemCpuMilliseconds: systemCpuMilliseconds() - done.systemCpuAtAccepted,
-          progressEvents: done.progressEvents,
-        });
-        break;
-      }
-      default:
-        break;
-    }
-  });
-  await online;
-  onParentMessage(
-    async (message) => {
-      if (message.type !== 'send') return;
-      if (sending !== undefined) throw new Error('sender: a transfer is already going');
-      /** @type {Sending} */
-      const state = {
-        transfer: undefined,
-        startedAt: performance.now(),
-        cpuAtStart: cpuMilliseconds(),
-        hashedAt: NaN,
-        cpuAtHashed: NaN,
-        acceptedAt: NaN,
-        cpuAtAccepted: NaN,
-        systemCpuAtAccepted: NaN,
-        progressEvents: 0,
-      };
-      sending = state;
-      // The offer goes out on the client's next turn, so no event of this transfer can come
-      // before its id is known here.
-      state.transfer = await client.sendFile('receiver', String(message['path']));
-      state.hashedAt = performance.now();
-      state.cpuAtHashed = cpuMilliseconds();
+  await runFileSender(side, (handle) => connectClient(port, 'sender', handle), {
+    /** @returns {Sending} */
+    start: () => ({
+      transfer: undefined,
+      startedAt: performance.now(),
+      cpuAtStart: cpuMilliseconds(),
+      hashedAt: NaN,
+      cpuAtHashed: NaN,
+      acceptedAt: NaN,
+      cpuAtAccepted: NaN,
+      systemCpuAtAccepted: NaN,
+      progressEvents: 0,
+    }),
+    hashed: (sending) => {
+      sending.hashedAt = performance.now();
+      sending.cpuAtHashed = cpuMilliseconds();
     },
-    () => client.bye(),
-  );
-  tellParent({ type: 'ready' });
+    event: (sending, event) => {
+      switch (event.type) {
+        case 'transfer-accepted':
+          sending.acceptedAt = performance.now();
+          sending.cpuAtAccepted = cpuMilliseconds();
+          sending.systemCpuAtAccepted = systemCpuMilliseconds();
+          tellParent({ type: 'accepted', offset: event.offset });
+          break;
+        case 'transfer-progress':
+          sending.progressEvents++;
+          break;
+        case 'transfer-completed': {
+          const now = performance.now();
+          const cpu = cpuMilliseconds();
+          tellParent({
+            type: 'sent',
+            ...senderTimes(sending, now),
+            hashCpuMilliseconds: sending.cpuAtHashed - sending.cpuAtStart,
+            transferCpuMilliseconds: cpu - sending.cpuAtAccepted,
+            transferSystemCpuMilliseconds: systemCpuMilliseconds() - sending.systemCpuAtAccepted,
+            progressEvents: sending.progressEvents,
+          });
+          break;
+        }
+        default:
+          break;
+      }
+    },
+  });
 }
 
 /**
@@ -257,88 +173,50 @@ async function runSender(port) {
 
 /** @param {number} port */
 async function runReceiver(port) {
-  /** @type {Receiving | undefined} */
-  let receiving;
-  /** @param {Receiving} state */
-  const accept = async (state) => {
-    const transfer = /** @type {string} */ (state.transfer);
-    const result = await client.acceptFile(transfer, state.directory);
-    if ('refused' in result) throw new Error(`receiver: acceptFile refused: ${result.refused}`);
-  };
-  /**
-   * @param {Receiving} state
-   * @param {string} path
-   */
-  const report = async (state, path) => {
-    const completedAt = performance.now();
-    const cpu = cpuMilliseconds();
-    const systemCpu = systemCpuMilliseconds();
-    const bytesOnDisk = (await stat(path)).size;
-    tellParent({
-      type: 'received',
-      path,
-      size: state.size,
-      bytesOnDisk,
-      sha256: state.sha256,
-      milliseconds: completedAt - state.offeredAt,
-      tailMilliseconds: completedAt - state.lastWrittenAt,
-      cpuMilliseconds: cpu - state.cpuAtOffered,
-      systemCpuMilliseconds: systemCpu - state.systemCpuAtOffered,
-      progressEvents: state.progressEvents,
-    });
-  };
-  const { client, online } = connectClient(port, 'receiver', (event) => {
-    if (event.type === 'transfer-offered') {
-      if (receiving === undefined || receiving.transfer !== undefined) {
-        throw new Error(`receiver: an offer it did not expect, from ${event.peer}`);
-      }
-      receiving.transfer = event.transfer;
+  await runFileReceiver(side, (handle) => connectClient(port, 'receiver', handle), {
+    /** @returns {Receiving} */
+    start: (directory) => ({
+      directory,
+      transfer: undefined,
+      size: NaN,
+      sha256: '',
+      offeredAt: NaN,
+      cpuAtOffered: NaN,
+      systemCpuAtOffered: NaN,
+      lastWrittenAt: NaN,
+      progressEvents: 0,
+    }),
+    offered: (receiving, event) => {
       receiving.size = event.size;
       receiving.sha256 = event.sha256;
       receiving.offeredAt = performance.now();
       receiving.cpuAtOffered = cpuMilliseconds();
       receiving.systemCpuAtOffered = systemCpuMilliseconds();
-      accept(receiving).catch(fail);
-      return;
-    }
-    if (
-      receiving === undefined ||
-      !('transfer' in event) ||
-      event.transfer !== receiving.transfer
-    ) {
-      return;
-    }
-    if (event.type === 'transfer-progress') {
+    },
+    event: (receiving, event) => {
+      if (event.type !== 'transfer-progress') return;
       receiving.progressEvents++;
       if (event.bytes === event.size) receiving.lastWrittenAt = performance.now();
-    } else if (event.type === 'transfer-completed') {
-      const done = receiving;
-      receiving = undefined;
-      if (event.path === undefined) throw new Error('receiver: completed without a path');
-      report(done, event.path).catch(fail);
-    }
-  });
-  await online;
-  onParentMessage(
-    (message) => {
-      if (message.type !== 'receive') return;
-      if (receiving !== undefined) throw new Error('receiver: a transfer is already expected');
-      receiving = {
-        directory: String(message['directory']),
-        transfer: undefined,
-        size: NaN,
-        sha256: '',
-        offeredAt: NaN,
-        cpuAtOffered: NaN,
-        systemCpuAtOffered: NaN,
-        lastWrittenAt: NaN,
-        progressEvents: 0,
-      };
-      tellParent({ type: 'expecting' });
     },
-    () => client.bye(),
-  );
-  tellParent({ type: 'ready' });
+    saved: async (receiving, path) => {
+      const completedAt = performance.now();
+      const cpu = cpuMilliseconds();
+      const systemCpu = systemCpuMilliseconds();
+      const bytesOnDisk = (await stat(path)).size;
+      tellParent({
+        type: 'received',
+        path,
+        size: receiving.size,
+        bytesOnDisk,
+        sha256: receiving.sha256,
+        milliseconds: completedAt - receiving.offeredAt,
+        tailMilliseconds: completedAt - receiving.lastWrittenAt,
+        cpuMilliseconds: cpu - receiving.cpuAtOffered,
+        systemCpuMilliseconds: systemCpu - receiving.systemCpuAtOffered,
+        progressEvents: receiving.progressEvents,
+      });
+    },
+  });
 }
 
 /** @param {number} port */
@@ -401,7 +279,7 @@ async function runChat(port) {
     sent++;
   };
 
-  onParentMessage(
+  side.onParentMessage(
     (message) => {
       if (message.type === 'ping-start') {
         if (running) throw new Error('chat: pings are already running');

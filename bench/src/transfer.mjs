@@ -29,6 +29,10 @@
  * rounds of each contender (default 2). BENCH_TRANSFER_CPU_PROF=DIR runs every child with
  * --cpu-prof into DIR.
  *
+ * The UDP benchmark (udp.mjs) uses what this exports: the settings from the environment, the
+ * run's frame on one source file (roundsOnSource), the check of a received file and the sender's
+ * times read from its `sent` message.
+ *
  * @module
  */
 
@@ -39,9 +43,9 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
-import { startChild } from './children.mjs';
+import { childGroup, startChild } from './children.mjs';
 import { DISCARD } from './transfer-raw.mjs';
-import { formatTable, median, roundSignificant, roundTo } from './lib.mjs';
+import { formatTable, median, printToStdout, roundSignificant, roundTo } from './lib.mjs';
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
@@ -98,7 +102,7 @@ export function positiveIntegerFromEnv(name, fallback) {
  * @param {number} bytes
  * @returns {Promise<string>} hex
  */
-export async function generateSource(path, bytes) {
+async function generateSource(path, bytes) {
   const handle = await open(path, 'wx');
   const hash = createHash('sha256');
   try {
@@ -119,12 +123,50 @@ export async function generateSource(path, bytes) {
 }
 
 /**
- * @typedef {object} Source
+ * @typedef {object} Source the file sent by every contender
  * @property {string} directory the run's temporary folder
  * @property {string} path
  * @property {number} size
  * @property {string} sha256
  */
+
+/**
+ * Makes the run's source file, `source.bin` in `directory`, of `size` random bytes (see
+ * generateSource), and times it.
+ *
+ * @param {string} directory
+ * @param {number} size
+ * @returns {Promise<{ source: Source, generateSeconds: number }>}
+ */
+async function makeSource(directory, size) {
+  const path = join(directory, 'source.bin');
+  const generateStart = performance.now();
+  const sha256 = await generateSource(path, size);
+  const generateSeconds = (performance.now() - generateStart) / 1000;
+  return { source: { directory, path, size, sha256 }, generateSeconds };
+}
+
+/**
+ * Throws unless a lanchat receiver's `received` message describes the source: the size offered,
+ * the size on disk, and the SHA-256 (announced in the offer, or the receiver's own of the file).
+ *
+ * @param {string} label the contender, for the error
+ * @param {import('./children.mjs').ChildMessage} received
+ * @param {Source} source
+ */
+export function checkReceived(label, received, source) {
+  if (
+    Number(received['bytesOnDisk']) !== source.size ||
+    Number(received['size']) !== source.size ||
+    received['sha256'] !== source.sha256
+  ) {
+    throw new Error(
+      `${label}: the received file has ${String(received['bytesOnDisk'])} bytes on disk ` +
+        `(offered ${String(received['size'])}), SHA-256 ${String(received['sha256'])}; the ` +
+        `source ${source.size} bytes, SHA-256 ${source.sha256}`,
+    );
+  }
+}
 
 /**
  * @typedef {object} RawRound
@@ -220,33 +262,17 @@ async function rawRound(source, discard, round) {
 
 /** @returns {Promise<LanchatSide>} once every client is logged in */
 async function startLanchat() {
-  /** @type {import('./children.mjs').Child[]} */
-  const children = [];
-  const stop = async () => {
-    // Clients first, so that the server sees them leave rather than drop.
-    for (const child of children.slice(1)) await child.stop();
-    await children[0]?.stop();
-  };
-  /**
-   * @param {string} role
-   * @param {string[]} args
-   */
-  const start = (role, args) => {
-    const child = startChild('./transfer-lanchat.mjs', {
-      label: `lanchat ${role}`,
-      args: [role, ...args, String(CHILD_LIFETIME)],
-      execArgv: profileFlags(`transfer-lanchat-${role}`),
-      lifetimeMs: CHILD_LIFETIME,
-    });
-    children.push(child);
-    return child;
-  };
+  const children = childGroup('./transfer-lanchat.mjs', {
+    label: (role) => `lanchat ${role}`,
+    execArgv: (role) => profileFlags(`transfer-lanchat-${role}`),
+    lifetimeMs: CHILD_LIFETIME,
+  });
   try {
-    const server = start('server', []);
+    const server = children.start('server', []);
     const port = String((await server.next('listening', READY_TIMEOUT))['port']);
-    const sender = start('sender', [port]);
-    const receiver = start('receiver', [port]);
-    const chat = start('chat', [port]);
+    const sender = children.start('sender', [port]);
+    const receiver = children.start('receiver', [port]);
+    const chat = children.start('chat', [port]);
     await Promise.all([sender, receiver, chat].map((child) => child.next('ready', READY_TIMEOUT)));
     return {
       server,
@@ -260,10 +286,10 @@ async function startLanchat() {
           system: Number(answer['systemMilliseconds']),
         };
       },
-      stop,
+      stop: children.stop,
     };
   } catch (error) {
-    for (const child of children) child.kill();
+    children.kill();
     throw error;
   }
 }
@@ -332,22 +358,9 @@ async function lanchatRound(side, source, round) {
       side.chat.next('ping-result', PING_GRACE_MS + STEP_TIMEOUT),
       side.receiver.next('received', STEP_TIMEOUT),
     ]);
-    if (
-      Number(received['bytesOnDisk']) !== source.size ||
-      Number(received['size']) !== source.size ||
-      received['sha256'] !== source.sha256
-    ) {
-      throw new Error(
-        `lanchat: the received file has ${String(received['bytesOnDisk'])} bytes on disk ` +
-          `(offered ${String(received['size'])}, sha256 ${String(received['sha256'])}), ` +
-          `the source ${source.size} bytes, sha256 ${source.sha256}`,
-      );
-    }
+    checkReceived('lanchat', received, source);
     return {
-      milliseconds: Number(sent['transferMilliseconds']),
-      hashMilliseconds: Number(sent['hashMilliseconds']),
-      offerMilliseconds: Number(sent['offerMilliseconds']),
-      endToEndMilliseconds: Number(sent['endToEndMilliseconds']),
+      ...sentTimes(sent),
       receiverTailMilliseconds: Number(received['tailMilliseconds']),
       senderHashCpuMilliseconds: Number(sent['hashCpuMilliseconds']),
       senderCpuMilliseconds: Number(sent['transferCpuMilliseconds']),
@@ -363,6 +376,22 @@ async function lanchatRound(side, source, round) {
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
+}
+
+/**
+ * The sender's times of one lanchat transfer, in ms, from its `sent` message (see senderTimes in
+ * child-support.mjs): `milliseconds` the transfer (transfer-accepted to transfer-completed),
+ * `hashMilliseconds`, `offerMilliseconds`, `endToEndMilliseconds`.
+ *
+ * @param {import('./children.mjs').ChildMessage} sent
+ */
+export function sentTimes(sent) {
+  return {
+    milliseconds: Number(sent['transferMilliseconds']),
+    hashMilliseconds: Number(sent['hashMilliseconds']),
+    offerMilliseconds: Number(sent['offerMilliseconds']),
+    endToEndMilliseconds: Number(sent['endToEndMilliseconds']),
+  };
 }
 
 /**
@@ -434,13 +463,8 @@ function formatThroughput(bytesPerSecond) {
 }
 
 /** The machine's 1-minute load average: other work on the machine skews everything here. */
-export function loadAverage() {
+function loadAverage() {
   return roundTo(loadavg()[0] ?? NaN, 2);
-}
-
-/** @param {string} line */
-function printToStdout(line) {
-  process.stdout.write(`${line}\n`);
 }
 
 /**
@@ -448,9 +472,9 @@ function printToStdout(line) {
  * an error (`remove`), by process.exit, or by Ctrl-C / SIGTERM (then the signal is raised again,
  * so the process ends as it would have).
  *
- * @param {string} [prefix] of the folder's name, in the system's temporary folder
+ * @param {string} prefix of the folder's name, in the system's temporary folder
  */
-export async function makeTemporaryFolder(prefix = 'lanchat-bench-transfer-') {
+async function makeTemporaryFolder(prefix) {
   const directory = await mkdtemp(join(tmpdir(), prefix));
   const removeNow = () => {
     rmSync(directory, { recursive: true, force: true });
@@ -476,6 +500,30 @@ export async function makeTemporaryFolder(prefix = 'lanchat-bench-transfer-') {
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs the rounds of a file-transfer benchmark on one source file: reads the machine's load
+ * average, makes the file (see makeSource) in a temporary folder whose name starts with `prefix`
+ * (see makeTemporaryFolder), runs `rounds` on it, reads the load average again, and removes the
+ * folder however the run ends.
+ *
+ * @template {object} T
+ * @param {string} prefix
+ * @param {number} size of the file
+ * @param {(source: Source) => Promise<T>} rounds
+ * @returns {Promise<T & { generateSeconds: number, loadBefore: number, loadAfter: number }>}
+ */
+export async function roundsOnSource(prefix, size, rounds) {
+  const loadBefore = loadAverage();
+  const temporary = await makeTemporaryFolder(prefix);
+  try {
+    const { source, generateSeconds } = await makeSource(temporary.directory, size);
+    const results = await rounds(source);
+    return { ...results, generateSeconds, loadBefore, loadAfter: loadAverage() };
+  } finally {
+    await temporary.remove();
+  }
 }
 
 /**
@@ -510,54 +558,33 @@ export async function runTransfer(print = printToStdout) {
       `wall time (100% = one of the machine's ${availableParallelism()} cores)`,
   );
 
-  const loadBefore = loadAverage();
-  const temporary = await makeTemporaryFolder();
-  /** @type {LanchatSide | undefined} */
-  let side;
-  try {
-    const path = join(temporary.directory, 'source.bin');
-    const generateStart = performance.now();
-    const sha256 = await generateSource(path, size);
-    const generateSeconds = (performance.now() - generateStart) / 1000;
-    /** @type {Source} */
-    const source = { directory: temporary.directory, path, size, sha256 };
-
-    side = await startLanchat();
-    const idle = await idlePings(side);
-
-    /** @type {RawRound[]} */
-    const raw = [];
-    /** @type {RawRound[]} */
-    const socketOnly = [];
-    /** @type {LanchatRound[]} */
-    const lanchat = [];
-    for (let round = 0; round < rounds; round++) {
-      if (round % 2 === 0) {
-        raw.push(await rawRound(source, false, round));
-        socketOnly.push(await rawRound(source, true, round));
-        lanchat.push(await lanchatRound(side, source, round));
-      } else {
-        lanchat.push(await lanchatRound(side, source, round));
-        socketOnly.push(await rawRound(source, true, round));
-        raw.push(await rawRound(source, false, round));
+  const run = await roundsOnSource('lanchat-bench-transfer-', size, async (source) => {
+    const side = await startLanchat();
+    try {
+      const idle = await idlePings(side);
+      /** @type {RawRound[]} */
+      const raw = [];
+      /** @type {RawRound[]} */
+      const socketOnly = [];
+      /** @type {LanchatRound[]} */
+      const lanchat = [];
+      for (let round = 0; round < rounds; round++) {
+        if (round % 2 === 0) {
+          raw.push(await rawRound(source, false, round));
+          socketOnly.push(await rawRound(source, true, round));
+          lanchat.push(await lanchatRound(side, source, round));
+        } else {
+          lanchat.push(await lanchatRound(side, source, round));
+          socketOnly.push(await rawRound(source, true, round));
+          raw.push(await rawRound(source, false, round));
+        }
       }
+      return { raw, socketOnly, lanchat, idle };
+    } finally {
+      await side.stop();
     }
-    const loadAfter = loadAverage();
-    return report(print, {
-      size,
-      rounds,
-      generateSeconds,
-      raw,
-      socketOnly,
-      lanchat,
-      idle,
-      loadBefore,
-      loadAfter,
-    });
-  } finally {
-    await side?.stop();
-    await temporary.remove();
-  }
+  });
+  return report(print, { size, rounds, ...run });
 }
 
 /**

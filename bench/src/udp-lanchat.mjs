@@ -25,6 +25,10 @@
  * (ENOBUFS...) and does not end the session, is counted and reported, not fatal; so is a
  * `transfer-interrupted`.
  *
+ * What this shares with transfer-lanchat.mjs (the parent's messages, the clients' events, the
+ * sender and the receiver of one file at a time, the server's `cpu` answer) is in
+ * child-support.mjs.
+ *
  * @module
  */
 
@@ -35,26 +39,23 @@ import process from 'node:process';
 import { nodeCryptoProvider } from '@lanchat/core';
 import { connectChatUdp, listenChatUdp } from '@lanchat/udp';
 import { startLossyRelay } from '@lanchat/udp/testing';
+import {
+  answerCpu,
+  childSide,
+  runFileReceiver,
+  runFileSender,
+  senderTimes,
+} from './child-support.mjs';
 import { guardChild, isMainModule, tellParent } from './children.mjs';
 import { cpuMilliseconds, hashFile, systemCpuMilliseconds } from './transfer-raw.mjs';
 
 const HOST = '127.0.0.1';
 
-/** Set when the parent says `stop`: the clients' ends are then expected, not failures. */
-let closing = false;
-
-/** Events that do not end a session, by type, counted in this process. */
-/** @type {Record<string, number>} */
-const notices = {};
-
-/** @param {unknown} error */
-function fail(error) {
-  if (closing) return;
-  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`udp child ${process.pid}: ${message}\n`);
-  tellParent({ type: 'error', message });
-  setTimeout(() => process.exit(1), 100).unref();
-}
+// Over UDP a `connection-error` is a failed send (ENOBUFS...), which does not end the session.
+const side = childSide({
+  name: 'udp child',
+  notices: ['connection-error', 'transfer-interrupted'],
+});
 
 /**
  * Connects a client and logs it in as `nick`; `handle` gets every event.
@@ -62,75 +63,20 @@ function fail(error) {
  * @param {number} port
  * @param {Uint8Array} serverKey
  * @param {string} nick
- * @param {(event: import('@lanchat/tcp').TcpClientEvent) => void} handle
+ * @param {(event: import('./child-support.mjs').ClientEvent) => void} handle
  * @returns {{ client: import('@lanchat/udp').ChatUdpClient, online: Promise<void> }}
  */
 function connectClient(port, serverKey, nick, handle) {
-  /** @type {() => void} */
-  let resolveOnline = () => undefined;
-  /** @type {Promise<void>} */
-  const online = new Promise((resolve) => {
-    resolveOnline = resolve;
-  });
+  const { onEvent, online } = side.watchClient(nick, handle);
   const client = connectChatUdp({
     host: HOST,
     port,
     serverKey,
     login: { nick },
     reconnect: false,
-    onEvent: (event) => {
-      switch (event.type) {
-        case 'login-succeeded':
-          resolveOnline();
-          break;
-        case 'login-failed':
-          fail(new Error(`${nick}: login failed: ${event.code} ${event.message}`));
-          break;
-        case 'server-key-rejected':
-          fail(new Error(`${nick}: the server's key was rejected`));
-          break;
-        case 'client-stopped':
-          fail(new Error(`${nick}: the client stopped: ${event.reason}`));
-          break;
-        case 'transfer-failed':
-          fail(new Error(`${nick}: transfer failed: ${event.code} ${event.message}`));
-          break;
-        case 'connection-error':
-        case 'transfer-interrupted':
-          notices[event.type] = (notices[event.type] ?? 0) + 1;
-          break;
-        default:
-          break;
-      }
-      try {
-        handle(event);
-      } catch (error) {
-        fail(error);
-      }
-    },
+    onEvent,
   });
   return { client, online };
-}
-
-/**
- * Handles the parent's messages with `handler`; `stop` ends the process after `close`.
- *
- * @param {(message: { type: string, [key: string]: unknown }) => void | Promise<void>} handler
- * @param {() => Promise<unknown>} close
- */
-function onParentMessage(handler, close) {
-  process.on('message', (raw) => {
-    const message = /** @type {{ type: string, [key: string]: unknown }} */ (raw);
-    if (message.type === 'stop') {
-      closing = true;
-      setTimeout(() => process.exit(0), 2000).unref();
-      void close().finally(() => process.exit(0));
-      return;
-    }
-    Promise.resolve()
-      .then(() => handler(message))
-      .catch(fail);
-  });
 }
 
 async function runServer() {
@@ -144,24 +90,15 @@ async function runServer() {
       if (event.type === 'send-error') sendErrors++;
     },
   });
-  onParentMessage(
-    (message) => {
-      if (message.type !== 'cpu') return;
-      const statistics = server.statistics;
-      tellParent({
-        type: 'cpu',
-        milliseconds: cpuMilliseconds(),
-        systemMilliseconds: systemCpuMilliseconds(),
-        statistics: {
-          messagesRelayed: statistics.messagesRelayed,
-          protocolErrors: statistics.protocolErrors,
-          sendErrors,
-          ...server.udpStatistics,
-        },
-      });
-    },
-    () => server.close(),
-  );
+  answerCpu(side, server, () => {
+    const statistics = server.statistics;
+    return {
+      messagesRelayed: statistics.messagesRelayed,
+      protocolErrors: statistics.protocolErrors,
+      sendErrors,
+      ...server.udpStatistics,
+    };
+  });
   tellParent({
     type: 'listening',
     port: server.address().port,
@@ -176,7 +113,7 @@ async function runServer() {
  */
 async function runRelay(targetPort, rates) {
   const relay = await startLossyRelay({ target: { host: HOST, port: targetPort }, ...rates });
-  onParentMessage(
+  side.onParentMessage(
     (message) => {
       if (message.type !== 'statistics') return;
       tellParent({
@@ -211,69 +148,50 @@ async function runRelay(targetPort, rates) {
  * @param {Uint8Array} serverKey
  */
 async function runSender(port, serverKey) {
-  /** @type {Sending | undefined} */
-  let sending;
-  const { client, online } = connectClient(port, serverKey, 'sender', (event) => {
-    if (sending === undefined || !('transfer' in event) || event.transfer !== sending.transfer) {
-      return;
-    }
-    if (event.type === 'transfer-accepted') {
-      sending.acceptedAt = performance.now();
-      sending.cpuAtAccepted = cpuMilliseconds();
-      sending.systemCpuAtAccepted = systemCpuMilliseconds();
-      sending.lastProgressAt = sending.acceptedAt;
-      tellParent({ type: 'accepted' });
-    } else if (event.type === 'transfer-progress') {
-      const now = performance.now();
-      sending.progressEvents++;
-      sending.longestGap = Math.max(sending.longestGap, now - sending.lastProgressAt);
-      sending.lastProgressAt = now;
-    } else if (event.type === 'transfer-completed') {
-      const now = performance.now();
-      const done = sending;
-      sending = undefined;
-      tellParent({
-        type: 'sent',
-        hashMilliseconds: done.hashedAt - done.startedAt,
-        offerMilliseconds: done.acceptedAt - done.hashedAt,
-        transferMilliseconds: now - done.acceptedAt,
-        endToEndMilliseconds: now - done.startedAt,
-        cpuMilliseconds: cpuMilliseconds() - done.cpuAtAccepted,
-        systemCpuMilliseconds: systemCpuMilliseconds() - done.systemCpuAtAccepted,
-        progressEvents: done.progressEvents,
-        longestGapMilliseconds: done.longestGap,
-        // The receiver's SHA-256 check, fsync and rename, and the word of it coming back.
-        tailMilliseconds: now - done.lastProgressAt,
-        notices: { ...notices },
-      });
-    }
-  });
-  await online;
-  onParentMessage(
-    async (message) => {
-      if (message.type !== 'send') return;
-      if (sending !== undefined) throw new Error('sender: a transfer is already going');
-      /** @type {Sending} */
-      const state = {
-        transfer: undefined,
-        startedAt: performance.now(),
-        hashedAt: NaN,
-        acceptedAt: NaN,
-        cpuAtAccepted: NaN,
-        systemCpuAtAccepted: NaN,
-        progressEvents: 0,
-        lastProgressAt: NaN,
-        longestGap: 0,
-      };
-      sending = state;
-      // The offer goes out on the client's next turn, so no event of this transfer can come
-      // before its id is known here.
-      state.transfer = await client.sendFile('receiver', String(message['path']));
-      state.hashedAt = performance.now();
+  await runFileSender(side, (handle) => connectClient(port, serverKey, 'sender', handle), {
+    /** @returns {Sending} */
+    start: () => ({
+      transfer: undefined,
+      startedAt: performance.now(),
+      hashedAt: NaN,
+      acceptedAt: NaN,
+      cpuAtAccepted: NaN,
+      systemCpuAtAccepted: NaN,
+      progressEvents: 0,
+      lastProgressAt: NaN,
+      longestGap: 0,
+    }),
+    hashed: (sending) => {
+      sending.hashedAt = performance.now();
     },
-    () => client.bye(),
-  );
-  tellParent({ type: 'ready' });
+    event: (sending, event) => {
+      if (event.type === 'transfer-accepted') {
+        sending.acceptedAt = performance.now();
+        sending.cpuAtAccepted = cpuMilliseconds();
+        sending.systemCpuAtAccepted = systemCpuMilliseconds();
+        sending.lastProgressAt = sending.acceptedAt;
+        tellParent({ type: 'accepted' });
+      } else if (event.type === 'transfer-progress') {
+        const now = performance.now();
+        sending.progressEvents++;
+        sending.longestGap = Math.max(sending.longestGap, now - sending.lastProgressAt);
+        sending.lastProgressAt = now;
+      } else if (event.type === 'transfer-completed') {
+        const now = performance.now();
+        tellParent({
+          type: 'sent',
+          ...senderTimes(sending, now),
+          cpuMilliseconds: cpuMilliseconds() - sending.cpuAtAccepted,
+          systemCpuMilliseconds: systemCpuMilliseconds() - sending.systemCpuAtAccepted,
+          progressEvents: sending.progressEvents,
+          longestGapMilliseconds: sending.longestGap,
+          // The receiver's SHA-256 check, fsync and rename, and the word of it coming back.
+          tailMilliseconds: now - sending.lastProgressAt,
+          notices: { ...side.notices },
+        });
+      }
+    },
+  });
 }
 
 /**
@@ -290,74 +208,35 @@ async function runSender(port, serverKey) {
  * @param {Uint8Array} serverKey
  */
 async function runReceiver(port, serverKey) {
-  /** @type {Receiving | undefined} */
-  let receiving;
-  /** @param {Receiving} state */
-  const accept = async (state) => {
-    const transfer = /** @type {string} */ (state.transfer);
-    const result = await client.acceptFile(transfer, state.directory);
-    if ('refused' in result) throw new Error(`receiver: acceptFile refused: ${result.refused}`);
-  };
-  /**
-   * @param {Receiving} state
-   * @param {string} path
-   */
-  const report = async (state, path) => {
-    const cpu = cpuMilliseconds() - state.cpuAtOffered;
-    const systemCpu = systemCpuMilliseconds() - state.systemCpuAtOffered;
-    const bytesOnDisk = (await stat(path)).size;
-    tellParent({
-      type: 'received',
-      size: state.size,
-      bytesOnDisk,
-      sha256: await hashFile(path),
-      cpuMilliseconds: cpu,
-      systemCpuMilliseconds: systemCpu,
-      notices: { ...notices },
-    });
-  };
-  const { client, online } = connectClient(port, serverKey, 'receiver', (event) => {
-    if (event.type === 'transfer-offered') {
-      if (receiving === undefined || receiving.transfer !== undefined) {
-        throw new Error(`receiver: an offer it did not expect, from ${event.peer}`);
-      }
-      receiving.transfer = event.transfer;
+  await runFileReceiver(side, (handle) => connectClient(port, serverKey, 'receiver', handle), {
+    /** @returns {Receiving} */
+    start: (directory) => ({
+      directory,
+      transfer: undefined,
+      size: NaN,
+      cpuAtOffered: NaN,
+      systemCpuAtOffered: NaN,
+    }),
+    offered: (receiving, event) => {
       receiving.size = event.size;
       receiving.cpuAtOffered = cpuMilliseconds();
       receiving.systemCpuAtOffered = systemCpuMilliseconds();
-      accept(receiving).catch(fail);
-      return;
-    }
-    if (
-      receiving === undefined ||
-      !('transfer' in event) ||
-      event.transfer !== receiving.transfer ||
-      event.type !== 'transfer-completed'
-    ) {
-      return;
-    }
-    const done = receiving;
-    receiving = undefined;
-    if (event.path === undefined) throw new Error('receiver: completed without a path');
-    report(done, event.path).catch(fail);
-  });
-  await online;
-  onParentMessage(
-    (message) => {
-      if (message.type !== 'receive') return;
-      if (receiving !== undefined) throw new Error('receiver: a transfer is already expected');
-      receiving = {
-        directory: String(message['directory']),
-        transfer: undefined,
-        size: NaN,
-        cpuAtOffered: NaN,
-        systemCpuAtOffered: NaN,
-      };
-      tellParent({ type: 'expecting' });
     },
-    () => client.bye(),
-  );
-  tellParent({ type: 'ready' });
+    saved: async (receiving, path) => {
+      const cpu = cpuMilliseconds() - receiving.cpuAtOffered;
+      const systemCpu = systemCpuMilliseconds() - receiving.systemCpuAtOffered;
+      const bytesOnDisk = (await stat(path)).size;
+      tellParent({
+        type: 'received',
+        size: receiving.size,
+        bytesOnDisk,
+        sha256: await hashFile(path),
+        cpuMilliseconds: cpu,
+        systemCpuMilliseconds: systemCpu,
+        notices: { ...side.notices },
+      });
+    },
+  });
 }
 
 if (isMainModule(import.meta.url)) {

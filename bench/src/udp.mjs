@@ -53,16 +53,9 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import process from 'node:process';
-import { startChild } from './children.mjs';
-import { formatTable, median, roundSignificant, roundTo } from './lib.mjs';
-import {
-  generateSource,
-  loadAverage,
-  makeTemporaryFolder,
-  positiveIntegerFromEnv,
-} from './transfer.mjs';
+import { childGroup, startChild } from './children.mjs';
+import { formatTable, median, printToStdout, roundSignificant, roundTo } from './lib.mjs';
+import { checkReceived, positiveIntegerFromEnv, roundsOnSource, sentTimes } from './transfer.mjs';
 import { DATAGRAM_BYTES, SOCKET_BUFFER_BYTES } from './udp-raw.mjs';
 
 const MIB = 1024 * 1024;
@@ -99,13 +92,7 @@ function transferTimeout(bytes) {
  * @property {number} reordering
  */
 
-/**
- * @typedef {object} Source
- * @property {string} directory the run's temporary folder
- * @property {string} path
- * @property {number} size
- * @property {string} sha256
- */
+/** @typedef {import('./transfer.mjs').Source} Source */
 
 /**
  * The kernel's UDP error counters, machine-wide (Linux; all zero where /proc is not there).
@@ -233,6 +220,7 @@ async function rawRound(source) {
  * @property {number} milliseconds the transfer: sender's transfer-accepted to transfer-completed
  * @property {number} hashMilliseconds sendFile's hashing (and queuing the offer)
  * @property {number} offerMilliseconds offer queued to transfer-accepted
+ * @property {number} endToEndMilliseconds sendFile called to transfer-completed
  * @property {number} progressEvents the sender's transfer-progress events
  * @property {number} longestGapMilliseconds the sender's longest wait between acceptance and
  *   progress events: a stall shows here
@@ -270,31 +258,21 @@ function relayCounts(message, name) {
 async function lanchatRound(source, rates, round) {
   const timeout = transferTimeout(source.size);
   const directory = join(source.directory, `lanchat-${round}`);
-  /** @type {import('./children.mjs').Child[]} */
-  const children = [];
-  /**
-   * @param {string} role
-   * @param {string[]} args
-   */
-  const start = (role, args) => {
-    const child = startChild('./udp-lanchat.mjs', {
-      label: `lanchat udp ${role}${rates === undefined ? '' : ` (relay ${rates.loss * 100}%)`}`,
-      args: [role, ...args, String(CHILD_LIFETIME)],
-      lifetimeMs: CHILD_LIFETIME,
-    });
-    children.push(child);
-    return child;
-  };
+  const children = childGroup('./udp-lanchat.mjs', {
+    label: (role) =>
+      `lanchat udp ${role}${rates === undefined ? '' : ` (relay ${rates.loss * 100}%)`}`,
+    lifetimeMs: CHILD_LIFETIME,
+  });
   try {
     await mkdir(directory);
-    const server = start('server', []);
+    const server = children.start('server', []);
     const listening = await server.next('listening', READY_TIMEOUT);
     const publicKey = String(listening['publicKey']);
     let port = Number(listening['port']);
     /** @type {import('./children.mjs').Child | undefined} */
     let relay;
     if (rates !== undefined) {
-      relay = start('relay', [
+      relay = children.start('relay', [
         String(port),
         String(rates.loss),
         String(rates.duplication),
@@ -304,8 +282,8 @@ async function lanchatRound(source, rates, round) {
       ]);
       port = Number((await relay.next('listening', READY_TIMEOUT))['port']);
     }
-    const sender = start('sender', [String(port), publicKey]);
-    const receiver = start('receiver', [String(port), publicKey]);
+    const sender = children.start('sender', [String(port), publicKey]);
+    const receiver = children.start('receiver', [String(port), publicKey]);
     await Promise.all([sender.next('ready', READY_TIMEOUT), receiver.next('ready', READY_TIMEOUT)]);
 
     /** CPU ms of the server's and the relay's processes so far. */
@@ -327,17 +305,7 @@ async function lanchatRound(source, rates, round) {
     const after = await sample();
     // The receiver hashes the file before it answers: give it the time of a slow read.
     const received = await receiver.next('received', timeout);
-    if (
-      Number(received['bytesOnDisk']) !== source.size ||
-      Number(received['size']) !== source.size ||
-      received['sha256'] !== source.sha256
-    ) {
-      throw new Error(
-        `lanchat udp: the received file has ${String(received['bytesOnDisk'])} bytes on disk ` +
-          `(offered ${String(received['size'])}), SHA-256 ${String(received['sha256'])}; the ` +
-          `source ${source.size} bytes, SHA-256 ${source.sha256}`,
-      );
-    }
+    checkReceived('lanchat udp', received, source);
     /** @type {Record<string, number>} */
     const notices = {};
     for (const message of [sent, received]) {
@@ -347,12 +315,10 @@ async function lanchatRound(source, rates, round) {
         notices[name] = (notices[name] ?? 0) + count;
       }
     }
-    const milliseconds = Number(sent['transferMilliseconds']);
+    const times = sentTimes(sent);
     return {
-      bytesPerSecond: (source.size * 1000) / milliseconds,
-      milliseconds,
-      hashMilliseconds: Number(sent['hashMilliseconds']),
-      offerMilliseconds: Number(sent['offerMilliseconds']),
+      bytesPerSecond: (source.size * 1000) / times.milliseconds,
+      ...times,
       progressEvents: Number(sent['progressEvents']),
       longestGapMilliseconds: Number(sent['longestGapMilliseconds']),
       tailMilliseconds: Number(sent['tailMilliseconds']),
@@ -376,19 +342,13 @@ async function lanchatRound(source, rates, round) {
       kernel,
     };
   } catch (error) {
-    for (const child of children) child.kill();
+    children.kill();
     throw error;
   } finally {
     // Clients first, so that the server sees them leave rather than time out; then the relay.
-    for (const child of children.slice(1).reverse()) await child.stop();
-    await children[0]?.stop();
+    await children.stop();
     await rm(directory, { recursive: true, force: true });
   }
-}
-
-/** @param {string} line */
-function printToStdout(line) {
-  process.stdout.write(`${line}\n`);
 }
 
 /** @param {number} bytesPerSecond */
@@ -427,16 +387,7 @@ export async function runUdp(print = printToStdout) {
       '(/proc/net/snmp RcvbufErrors) over the transfer',
   );
 
-  const loadBefore = loadAverage();
-  const temporary = await makeTemporaryFolder('lanchat-bench-udp-');
-  try {
-    const path = join(temporary.directory, 'source.bin');
-    const generateStart = performance.now();
-    const sha256 = await generateSource(path, size);
-    const generateSeconds = (performance.now() - generateStart) / 1000;
-    /** @type {Source} */
-    const source = { directory: temporary.directory, path, size, sha256 };
-
+  const run = await roundsOnSource('lanchat-bench-udp-', size, async (source) => {
     /** @type {RawRound[]} */
     const raw = [];
     /** @type {LanchatRound[]} */
@@ -466,21 +417,9 @@ export async function runUdp(print = printToStdout) {
       steps.push(...(round % 2 === 0 ? turn : turn.reverse()));
     }
     for (const step of steps) await step();
-    const loadAfter = loadAverage();
-    return report(print, {
-      size,
-      rounds,
-      generateSeconds,
-      raw,
-      direct,
-      clean,
-      lossy,
-      loadBefore,
-      loadAfter,
-    });
-  } finally {
-    await temporary.remove();
-  }
+    return { raw, direct, clean, lossy };
+  });
+  return report(print, { size, rounds, ...run });
 }
 
 /**
