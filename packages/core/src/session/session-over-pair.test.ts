@@ -4,7 +4,12 @@ import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
 import type { Endpoint } from '../testing/endpoint.js';
 import { TestingPair } from '../testing/testing-pair.js';
-import { ChatClient, type ClientEvent } from './chat-client.js';
+import {
+  ChatClient,
+  type ClientEvent,
+  DATAGRAM_TRANSFER_HIGH_WATER,
+  TRANSFER_HIGH_WATER,
+} from './chat-client.js';
 import { ChatServer } from './chat-server.js';
 import {
   CONTROL_MESSAGE_KIND,
@@ -237,6 +242,21 @@ describe('chat session over datagrams', () => {
     bob.client.say('lobby', 'hello?', bobPair.now);
     bobPair.runUntil(() => other.statistics.users === 0, { maxTime: before + 60_000 });
     expect(bobPair.now - before).toBeLessThan(12_000);
+  });
+
+  it('queues less file data ahead of chat over datagrams (64 KiB) than over a stream (1 MiB)', () => {
+    const server = new ChatServer({ staticKeyPair: serverKeyPair });
+    const endpoint = new ClientEndpoint(
+      new ChatClient({ now: 0, transport: 'datagram', serverKey: serverKeyPair.publicKey }),
+      'alice',
+    );
+    const pair = new TestingPair(endpoint, new ServerConnection(server, 0, 'datagram'), {
+      mode: 'datagram',
+      latency: { min: 1, max: 1 },
+    });
+    pair.runUntil(() => endpoint.client.state === 'online');
+    expect(endpoint.client.transferCapacity).toBe(DATAGRAM_TRANSFER_HIGH_WATER);
+    expect(DATAGRAM_TRANSFER_HIGH_WATER).toBeLessThan(TRANSFER_HIGH_WATER);
   });
 
   it('needs the server key for a datagram session', () => {
