@@ -150,7 +150,8 @@ describe('file transfer over UDP', () => {
     const transfer = await alice.client.sendFile('bob', source);
     await bob.next('transfer-offered');
     await bob.client.acceptFile(transfer, join(folder, 'inbox'));
-    const received = await bob.next('transfer-completed', 120_000);
+    // Generous: CI runs this beside other packages' tests on two cores (79 s seen there once).
+    const received = await bob.next('transfer-completed', 240_000);
     expect(sha256(await readFile(received.path!))).toBe(sha256(content));
     expect(await readdir(join(folder, 'inbox'))).toEqual(['big.bin']);
     const { toServer, toClient } = relay.statistics;
@@ -158,7 +159,7 @@ describe('file transfer over UDP', () => {
     expect(toServer.dropped + toClient.dropped).toBeGreaterThan(1000);
     expect(toServer.duplicated + toClient.duplicated).toBeGreaterThan(0);
     expect(toServer.reordered + toClient.reordered).toBeGreaterThan(0);
-  }, 180_000);
+  }, 300_000);
 
   it('reconnects after the path was cut long enough for the session to die, and the transfer resumes', async () => {
     // Short timeouts, so that a cut path kills the session within a second or two.
