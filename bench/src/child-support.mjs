@@ -3,8 +3,10 @@
  * The child side shared by the lanchat processes of the file-transfer benchmarks
  * (transfer-lanchat.mjs over TCP, udp-lanchat.mjs over UDP): failing the run, answering the
  * parent's messages until it says `stop`, watching a client's events, the server's answer to
- * `cpu`, and the sender's and the receiver's handling of one file at a time. What is timed and
- * told to the parent about a file stays with each benchmark, passed in as `measure`.
+ * `cpu`, the sender's and the receiver's handling of one file at a time, and the chat-only
+ * `pinger` and `ponger` that time private-message round trips while a file moves (runChatPings).
+ * What is timed and told to the parent about a file stays with each benchmark, passed in as
+ * `measure`.
  *
  * A client ends the run (an `error` message to the parent, then exit) on a failed login, a
  * refused server key, its stop or a failed transfer, but not once the parent has said `stop`:
@@ -15,6 +17,7 @@
  * @module
  */
 
+import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { failChild, tellParent } from './children.mjs';
 import { cpuMilliseconds, systemCpuMilliseconds } from './transfer-raw.mjs';
@@ -134,6 +137,12 @@ export function childSide({ name, notices: noticeTypes }) {
  *
  * @typedef {(handle: (event: ClientEvent) => void) => {
  *   client: import('@lanchat/tcp').ChatTcpClient, online: Promise<void> }} Connect
+ */
+
+/**
+ * A client logged in as `nick` and the promise of its login, as {@link Connect} for that nick.
+ *
+ * @typedef {(nick: string, handle: (event: ClientEvent) => void) => ReturnType<Connect>} ConnectAs
  */
 
 /**
@@ -291,4 +300,117 @@ export function answerCpu(side, server, statistics) {
     },
     () => server.close(),
   );
+}
+
+/**
+ * The process of two chat-only clients, `pinger` and `ponger` (through `connectAs`), once both
+ * are logged in. On the parent's `{ type: 'ping-start', intervalMs, maxCount, untilDone?,
+ * graceMs? }` the pinger sends a private message to the ponger every `intervalMs` (at most
+ * `maxCount`), the ponger sends each straight back, and the pinger times the round trip. On
+ * `{ type: 'ping-stop', graceMs }` (or, with `untilDone`, once all `maxCount` have been sent) the
+ * pings still out get `graceMs` more to come back, then count as lost; then (or as soon as none
+ * is out) it says `ping-result` with `sent`, `lost`, every round trip in ms and its CPU time over
+ * the phase. One phase at a time; a late answer to a ping of an earlier phase is dropped. Says
+ * `ready`.
+ *
+ * Both clients are in one process of their own, apart from the sender and the receiver, so that
+ * the clock that times the round trips is not held up by file reads, hashing or encryption of the
+ * transfer in the same event loop: what is measured is how long the server (and what stands
+ * between, a relay), busy with the file, takes to pass a chat line on.
+ *
+ * @param {ChildSide} side
+ * @param {ConnectAs} connectAs
+ */
+export async function runChatPings(side, connectAs) {
+  /** Send times of the pings still out, by number. */
+  const out = new Map();
+  /** @type {number[]} */
+  let roundTrips = [];
+  let sent = 0;
+  let maxCount = 0;
+  let untilDone = false;
+  let stopping = false;
+  let graceMs = 0;
+  let cpuAtStart = 0;
+  /** @type {NodeJS.Timeout | undefined} */
+  let ticker;
+  /** @type {NodeJS.Timeout | undefined} */
+  let grace;
+  let running = false;
+
+  const finish = () => {
+    if (!running) return;
+    running = false;
+    clearInterval(ticker);
+    clearTimeout(grace);
+    tellParent({
+      type: 'ping-result',
+      sent,
+      lost: out.size,
+      roundTrips,
+      cpuMilliseconds: cpuMilliseconds() - cpuAtStart,
+    });
+    out.clear();
+  };
+
+  /** No more pings: finish once none is out, or after the grace period. */
+  const stop = () => {
+    clearInterval(ticker);
+    stopping = true;
+    if (out.size === 0) finish();
+    else grace ??= setTimeout(finish, graceMs);
+  };
+
+  const ponger = connectAs('ponger', (event) => {
+    if (event.type === 'private-message-received' && event.from === 'pinger') {
+      ponger.client.sendPrivate('pinger', event.text);
+    }
+  });
+  const pinger = connectAs('pinger', (event) => {
+    if (event.type !== 'private-message-received' || event.from !== 'ponger') return;
+    const now = performance.now();
+    const number = Number(event.text.slice('ping '.length));
+    const sentAt = out.get(number);
+    if (sentAt === undefined) return;
+    out.delete(number);
+    roundTrips.push(now - sentAt);
+    if (stopping && out.size === 0) finish();
+  });
+  await Promise.all([ponger.online, pinger.online]);
+
+  const ping = () => {
+    if (sent >= maxCount) {
+      clearInterval(ticker);
+      return;
+    }
+    out.set(sent, performance.now());
+    pinger.client.sendPrivate('ponger', `ping ${sent}`);
+    sent++;
+    if (untilDone && sent >= maxCount) stop();
+  };
+
+  side.onParentMessage(
+    (message) => {
+      if (message.type === 'ping-start') {
+        if (running) throw new Error('chat: pings are already running');
+        running = true;
+        stopping = false;
+        grace = undefined;
+        roundTrips = [];
+        out.clear();
+        sent = 0;
+        maxCount = Number(message['maxCount']);
+        untilDone = message['untilDone'] === true;
+        graceMs = Number(message['graceMs'] ?? 0);
+        cpuAtStart = cpuMilliseconds();
+        ticker = setInterval(ping, Number(message['intervalMs']));
+        ping();
+      } else if (message.type === 'ping-stop') {
+        graceMs = Number(message['graceMs']);
+        stop();
+      }
+    },
+    () => Promise.all([ponger.client.bye(), pinger.client.bye()]),
+  );
+  tellParent({ type: 'ready' });
 }

@@ -13,14 +13,11 @@
  *   `expecting`, accepts the next offer into `directory` and says `received` once the file is
  *   saved (lanchat has then checked its SHA-256), with its size on disk and the hash the sender
  *   announced.
- * - `chat`: two chat-only clients, `pinger` and `ponger`. On `ping-start` the pinger sends a
- *   private message to the ponger every `intervalMs` (at most `maxCount`), the ponger sends each
- *   straight back, and the pinger times the round trip; on `ping-stop` (or, with `untilDone`, once
- *   all `maxCount` have come back) it says `ping-result` with every round trip. Both are in this
- *   one process, apart from the sender and the receiver, so that the clock that times the round
- *   trips is not held up by file reads, hashing or encryption of the transfer in the same event
- *   loop: what is measured is how long the server, busy relaying the file, takes to pass a chat
- *   line on, with the machine's two cores shared by every process.
+ * - `chat`: two chat-only `connectChat` clients, `pinger` and `ponger`, timing private-message
+ *   round trips through the server on `ping-start` until `ping-stop` (runChatPings of
+ *   child-support.mjs), in this one process, apart from the sender and the receiver: what is
+ *   measured is how long the server, busy relaying the file, takes to pass a chat line on, with
+ *   the machine's two cores shared by every process.
  *
  * Times are taken with performance.now() in the process where they happen, CPU times with
  * process.cpuUsage() (every thread of the process: the file reads and writes of libuv's pool
@@ -30,7 +27,8 @@
  * being hidden by a reconnection; so does a `connection-error`.
  *
  * What this shares with udp-lanchat.mjs (the parent's messages, the clients' events, the sender
- * and the receiver of one file at a time, the server's `cpu` answer) is in child-support.mjs.
+ * and the receiver of one file at a time, the pinger and the ponger, the server's `cpu` answer)
+ * is in child-support.mjs.
  *
  * @module
  */
@@ -43,6 +41,7 @@ import { connectChat, listenChat } from '@lanchat/tcp';
 import {
   answerCpu,
   childSide,
+  runChatPings,
   runFileReceiver,
   runFileSender,
   senderTimes,
@@ -219,93 +218,6 @@ async function runReceiver(port) {
   });
 }
 
-/** @param {number} port */
-async function runChat(port) {
-  /** Send times of the pings still out, by number. */
-  const out = new Map();
-  /** @type {number[]} */
-  let roundTrips = [];
-  let sent = 0;
-  let maxCount = 0;
-  let untilDone = false;
-  let stopping = false;
-  let cpuAtStart = 0;
-  /** @type {NodeJS.Timeout | undefined} */
-  let ticker;
-  /** @type {NodeJS.Timeout | undefined} */
-  let grace;
-  let running = false;
-
-  const finish = () => {
-    if (!running) return;
-    running = false;
-    clearInterval(ticker);
-    clearTimeout(grace);
-    tellParent({
-      type: 'ping-result',
-      sent,
-      lost: out.size,
-      roundTrips,
-      cpuMilliseconds: cpuMilliseconds() - cpuAtStart,
-    });
-    out.clear();
-  };
-
-  const ponger = connectClient(port, 'ponger', (event) => {
-    if (event.type === 'private-message-received' && event.from === 'pinger') {
-      ponger.client.sendPrivate('pinger', event.text);
-    }
-  });
-  const pinger = connectClient(port, 'pinger', (event) => {
-    if (event.type !== 'private-message-received' || event.from !== 'ponger') return;
-    const now = performance.now();
-    const number = Number(event.text.slice('ping '.length));
-    const sentAt = out.get(number);
-    // A late answer to a ping of an earlier phase is dropped: its phase has been reported.
-    if (sentAt === undefined) return;
-    out.delete(number);
-    roundTrips.push(now - sentAt);
-    if ((stopping || (untilDone && sent >= maxCount)) && out.size === 0) finish();
-  });
-  await Promise.all([ponger.online, pinger.online]);
-
-  const ping = () => {
-    if (sent >= maxCount) {
-      clearInterval(ticker);
-      return;
-    }
-    out.set(sent, performance.now());
-    pinger.client.sendPrivate('ponger', `ping ${sent}`);
-    sent++;
-  };
-
-  side.onParentMessage(
-    (message) => {
-      if (message.type === 'ping-start') {
-        if (running) throw new Error('chat: pings are already running');
-        running = true;
-        stopping = false;
-        roundTrips = [];
-        out.clear();
-        sent = 0;
-        maxCount = Number(message['maxCount']);
-        untilDone = message['untilDone'] === true;
-        cpuAtStart = cpuMilliseconds();
-        ping();
-        ticker = setInterval(ping, Number(message['intervalMs']));
-      } else if (message.type === 'ping-stop') {
-        clearInterval(ticker);
-        stopping = true;
-        if (out.size === 0) finish();
-        // Pings still out get a little longer to come back, then count as lost.
-        else grace = setTimeout(finish, Number(message['graceMs']));
-      }
-    },
-    () => Promise.all([ponger.client.bye(), pinger.client.bye()]),
-  );
-  tellParent({ type: 'ready' });
-}
-
 if (isMainModule(import.meta.url)) {
   const [role = '', ...rest] = process.argv.slice(2);
   guardChild(Number(rest.at(-1)));
@@ -321,7 +233,7 @@ if (isMainModule(import.meta.url)) {
       await runReceiver(port);
       break;
     case 'chat':
-      await runChat(port);
+      await runChatPings(side, (nick, handle) => connectClient(port, nick, handle));
       break;
     default:
       throw new Error(`transfer-lanchat: unknown role ${role}`);

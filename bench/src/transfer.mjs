@@ -30,8 +30,9 @@
  * --cpu-prof into DIR.
  *
  * The UDP benchmark (udp.mjs) uses what this exports: the settings from the environment, the
- * run's frame on one source file (roundsOnSource), the check of a received file and the sender's
- * times read from its `sent` message.
+ * run's frame on one source file (roundsOnSource), the check of a received file, the sender's
+ * times read from its `sent` message, and the chat pings: the parent's side of a `chat` child
+ * (idlePings, startPings, stopPings, pingResult) and their summary (summarizePings).
  *
  * @module
  */
@@ -52,8 +53,9 @@ const GIB = 1024 * MIB;
 /** lanchat's transfer throughput must be at least this multiple of the raw copy's. */
 const RATIO_TARGET = 0.35;
 /** Chat round trip during the transfer, p99, in ms, at most. */
-const P99_TARGET_MS = 50;
-const PING_INTERVAL_MS = 20;
+export const P99_TARGET_MS = 50;
+/** One chat round trip timed every this many ms, during a transfer and in the idle baseline. */
+export const PING_INTERVAL_MS = 20;
 /** Most pings in one transfer (2 minutes' worth): the pinger stops there whatever happens. */
 const PING_MAX = 6000;
 /** Pings of the idle baseline, before any transfer. */
@@ -295,10 +297,13 @@ async function startLanchat() {
 }
 
 /**
+ * One phase of chat pings, as the `chat` child reports it (see runChatPings in child-support.mjs).
+ *
  * @typedef {object} Pings
  * @property {number} sent
- * @property {number} lost
+ * @property {number} lost still out at the end of the grace period
  * @property {number[]} roundTrips in ms
+ * @property {number} cpuMilliseconds the chat process's CPU time over the phase
  */
 
 /**
@@ -310,7 +315,37 @@ function pingsOf(message) {
     sent: Number(message['sent']),
     lost: Number(message['lost']),
     roundTrips: /** @type {number[]} */ (message['roundTrips']),
+    cpuMilliseconds: Number(message['cpuMilliseconds']),
   };
+}
+
+/**
+ * Starts the pings of a `chat` child for a transfer: one every PING_INTERVAL_MS, PING_MAX at
+ * most, until stopPings.
+ *
+ * @param {import('./children.mjs').Child} chat
+ */
+export function startPings(chat) {
+  chat.send({ type: 'ping-start', intervalMs: PING_INTERVAL_MS, maxCount: PING_MAX });
+}
+
+/**
+ * Stops the pings of a `chat` child: those still out get PING_GRACE_MS, then count as lost.
+ *
+ * @param {import('./children.mjs').Child} chat
+ */
+export function stopPings(chat) {
+  chat.send({ type: 'ping-stop', graceMs: PING_GRACE_MS });
+}
+
+/**
+ * What the pings of a `chat` child saw, once stopped (see stopPings).
+ *
+ * @param {import('./children.mjs').Child} chat
+ * @returns {Promise<Pings>}
+ */
+export async function pingResult(chat) {
+  return pingsOf(await chat.next('ping-result', PING_GRACE_MS + STEP_TIMEOUT));
 }
 
 /**
@@ -349,13 +384,13 @@ async function lanchatRound(side, source, round) {
     side.sender.send({ type: 'send', path: source.path });
     // Hashing comes first, about as long as the transfer at worst.
     await side.sender.next('accepted', timeout);
-    side.chat.send({ type: 'ping-start', intervalMs: PING_INTERVAL_MS, maxCount: PING_MAX });
+    startPings(side.chat);
     const serverCpuBefore = await side.serverCpu();
     const sent = await side.sender.next('sent', timeout);
-    side.chat.send({ type: 'ping-stop', graceMs: PING_GRACE_MS });
+    stopPings(side.chat);
     const serverCpuAfter = await side.serverCpu();
-    const [pinged, received] = await Promise.all([
-      side.chat.next('ping-result', PING_GRACE_MS + STEP_TIMEOUT),
+    const [pings, received] = await Promise.all([
+      pingResult(side.chat),
       side.receiver.next('received', STEP_TIMEOUT),
     ]);
     checkReceived('lanchat', received, source);
@@ -369,9 +404,9 @@ async function lanchatRound(side, source, round) {
       serverSystemCpuMilliseconds: serverCpuAfter.system - serverCpuBefore.system,
       receiverSystemCpuMilliseconds: Number(received['systemCpuMilliseconds']),
       receiverCpuMilliseconds: Number(received['cpuMilliseconds']),
-      chatCpuMilliseconds: Number(pinged['cpuMilliseconds']),
+      chatCpuMilliseconds: pings.cpuMilliseconds,
       progressEvents: Number(sent['progressEvents']),
-      pings: pingsOf(pinged),
+      pings,
     };
   } finally {
     await rm(directory, { recursive: true, force: true });
@@ -395,14 +430,22 @@ export function sentTimes(sent) {
 }
 
 /**
- * Chat round trips with nothing else going on, to set the figures under load against.
+ * Chat round trips with nothing else going on, to set the figures under load against: IDLE_PINGS
+ * pings of a `chat` child, one every PING_INTERVAL_MS; those not back PING_GRACE_MS after the last
+ * was sent count as lost.
  *
- * @param {LanchatSide} side
+ * @param {import('./children.mjs').Child} chat
  * @returns {Promise<Pings>}
  */
-async function idlePings(side) {
-  const message = await side.chat.ask(
-    { type: 'ping-start', intervalMs: PING_INTERVAL_MS, maxCount: IDLE_PINGS, untilDone: true },
+export async function idlePings(chat) {
+  const message = await chat.ask(
+    {
+      type: 'ping-start',
+      intervalMs: PING_INTERVAL_MS,
+      maxCount: IDLE_PINGS,
+      untilDone: true,
+      graceMs: PING_GRACE_MS,
+    },
     'ping-result',
     IDLE_PINGS * PING_INTERVAL_MS + PING_GRACE_MS + STEP_TIMEOUT,
   );
@@ -418,8 +461,13 @@ function percentile(values, fraction) {
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? NaN;
 }
 
-/** @param {readonly Pings[]} phases */
-function summarizePings(phases) {
+/**
+ * Every round trip of `phases` together: how many were sent, came back, were lost, and the
+ * percentiles and the longest, in ms.
+ *
+ * @param {readonly Pings[]} phases
+ */
+export function summarizePings(phases) {
   const roundTrips = phases.flatMap((phase) => phase.roundTrips);
   return {
     sent: phases.reduce((sum, phase) => sum + phase.sent, 0),
@@ -561,7 +609,7 @@ export async function runTransfer(print = printToStdout) {
   const run = await roundsOnSource('lanchat-bench-transfer-', size, async (source) => {
     const side = await startLanchat();
     try {
-      const idle = await idlePings(side);
+      const idle = await idlePings(side.chat);
       /** @type {RawRound[]} */
       const raw = [];
       /** @type {RawRound[]} */

@@ -16,6 +16,9 @@
  *   it says `expecting`, accepts the next offer into `directory` and, once the file is saved
  *   (lanchat has then checked the SHA-256 the sender announced), hashes the file on disk itself,
  *   after its timings are taken, and says `received` with that hash.
+ * - `chat PORT KEY`: two chat-only `connectChatUdp` clients, `pinger` and `ponger`, timing
+ *   private-message round trips through the server (and the relay, when PORT is the relay's) on
+ *   `ping-start` until `ping-stop`: runChatPings of child-support.mjs, as in transfer-lanchat.mjs.
  *
  * Times are taken with performance.now() in the process where they happen, CPU times with
  * process.cpuUsage() (every thread of the process).
@@ -26,8 +29,8 @@
  * `transfer-interrupted`.
  *
  * What this shares with transfer-lanchat.mjs (the parent's messages, the clients' events, the
- * sender and the receiver of one file at a time, the server's `cpu` answer) is in
- * child-support.mjs.
+ * sender and the receiver of one file at a time, the pinger and the ponger, the server's `cpu`
+ * answer) is in child-support.mjs.
  *
  * @module
  */
@@ -42,6 +45,7 @@ import { startLossyRelay } from '@lanchat/udp/testing';
 import {
   answerCpu,
   childSide,
+  runChatPings,
   runFileReceiver,
   runFileSender,
   senderTimes,
@@ -263,6 +267,9 @@ if (isMainModule(import.meta.url)) {
       break;
     case 'receiver':
       await runReceiver(port, key(rest[1]));
+      break;
+    case 'chat':
+      await runChatPings(side, (nick, handle) => connectClient(port, key(rest[1]), nick, handle));
       break;
     default:
       throw new Error(`udp-lanchat: unknown role ${role}`);

@@ -14,8 +14,9 @@
  * get are the kernel's loss share, reported beside.
  *
  * lanchat, three contenders, each round with a fresh set of processes (server, sender,
- * receiver, and the relay if any, each in a process of its own, as on a network; every client a
- * `connectChatUdp` client, a fresh session each round, so every contender starts alike):
+ * receiver, the two chat clients, and the relay if any, each in a process of its own, as on a
+ * network; every client a `connectChatUdp` client, a fresh session each round, so every
+ * contender starts alike):
  * - direct: the clients talk to the `listenChatUdp` server straight;
  * - relay 0%: through `startLossyRelay` of @lanchat/udp/testing, set to pass everything;
  * - relay 5%: through the same relay, set up the same way but for the rates: 5% loss, 1%
@@ -36,10 +37,21 @@
  * ~90 KB acknowledged) is printed too: a stall of the transfer (a resend timer, a full window)
  * shows there, where the mean hides it.
  *
+ * While each lanchat transfer runs, two chat-only clients, `pinger` and `ponger` (`connectChatUdp`
+ * clients too, in a process of their own, through the relay where there is one, like the file's
+ * clients), time private-message round trips through the same server, one every 20 ms, as
+ * transfer.mjs does over TCP and with its code (runChatPings of child-support.mjs, the pings of
+ * transfer.mjs): at most 6000 in a transfer, started at the sender's `transfer-accepted` and
+ * stopped at its `transfer-completed`; those still out 2 s later count as lost. Just before the
+ * transfer, the same clients time 50 round trips with nothing else going on: the contender's idle
+ * baseline. p50, p99 and the longest are taken in each round, and their medians over the rounds
+ * quoted. The issue sets no target for chat over UDP: TCP's (p99 at most 50 ms during a transfer)
+ * is printed beside, for information.
+ *
  * Every process reports its CPU time over the transfer (the server and the relay sampled over IPC
  * at the sender's `accepted` and `sent`), printed in CPU-seconds with the process's busy share
  * (CPU time over the contender's wall time; 100% = one core; the machine has two, shared by up to
- * four processes here, so a process near 100% is the bottleneck). The machine-wide kernel counters
+ * five processes here, so a process near 100% is the bottleneck). The machine-wide kernel counters
  * of UDP receive and send buffer errors (/proc/net/snmp, what `netstat -su` prints) are read
  * before and after each contender's transfer: other traffic on the machine counts in them too.
  *
@@ -55,7 +67,19 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { childGroup, startChild } from './children.mjs';
 import { formatTable, median, printToStdout, roundSignificant, roundTo } from './lib.mjs';
-import { checkReceived, positiveIntegerFromEnv, roundsOnSource, sentTimes } from './transfer.mjs';
+import {
+  P99_TARGET_MS,
+  PING_INTERVAL_MS,
+  checkReceived,
+  idlePings,
+  pingResult,
+  positiveIntegerFromEnv,
+  roundsOnSource,
+  sentTimes,
+  startPings,
+  stopPings,
+  summarizePings,
+} from './transfer.mjs';
 import { DATAGRAM_BYTES, SOCKET_BUFFER_BYTES } from './udp-raw.mjs';
 
 const MIB = 1024 * 1024;
@@ -93,6 +117,7 @@ function transferTimeout(bytes) {
  */
 
 /** @typedef {import('./transfer.mjs').Source} Source */
+/** @typedef {import('./transfer.mjs').Pings} Pings */
 
 /**
  * The kernel's UDP error counters, machine-wide (Linux; all zero where /proc is not there).
@@ -234,6 +259,8 @@ async function rawRound(source) {
  * @property {Record<string, number>} notices events that did not end the session, both clients
  * @property {Record<string, unknown>} serverStatistics
  * @property {ReturnType<typeof counterDelta>} kernel
+ * @property {Pings} idlePings chat round trips just before the transfer
+ * @property {Pings} pings chat round trips during the transfer
  */
 
 /**
@@ -284,7 +311,10 @@ async function lanchatRound(source, rates, round) {
     }
     const sender = children.start('sender', [String(port), publicKey]);
     const receiver = children.start('receiver', [String(port), publicKey]);
-    await Promise.all([sender.next('ready', READY_TIMEOUT), receiver.next('ready', READY_TIMEOUT)]);
+    const chat = children.start('chat', [String(port), publicKey]);
+    await Promise.all([sender, receiver, chat].map((child) => child.next('ready', READY_TIMEOUT)));
+    // The baseline of this contender's chat round trips, with nothing else going on.
+    const idle = await idlePings(chat);
 
     /** CPU ms of the server's and the relay's processes so far. */
     const sample = async () => {
@@ -298,13 +328,18 @@ async function lanchatRound(source, rates, round) {
     await receiver.ask({ type: 'receive', directory }, 'expecting', STEP_TIMEOUT);
     sender.send({ type: 'send', path: source.path });
     await sender.next('accepted', timeout);
+    startPings(chat);
     const before = await sample();
     const kernelBefore = udpKernelCounters();
     const sent = await sender.next('sent', timeout);
+    stopPings(chat);
     const kernel = counterDelta(kernelBefore, udpKernelCounters());
     const after = await sample();
     // The receiver hashes the file before it answers: give it the time of a slow read.
-    const received = await receiver.next('received', timeout);
+    const [pings, received] = await Promise.all([
+      pingResult(chat),
+      receiver.next('received', timeout),
+    ]);
     checkReceived('lanchat udp', received, source);
     /** @type {Record<string, number>} */
     const notices = {};
@@ -340,6 +375,8 @@ async function lanchatRound(source, rates, round) {
       notices,
       serverStatistics: /** @type {Record<string, unknown>} */ (after.server['statistics']),
       kernel,
+      idlePings: idle,
+      pings,
     };
   } catch (error) {
     children.kill();
@@ -374,8 +411,9 @@ export async function runUdp(print = printToStdout) {
       `takes them, ${SOCKET_BUFFER_BYTES / MIB} MiB socket buffers, bytes received over the ` +
       "receiver's first to last datagram (datagrams the kernel dropped are the loss share). " +
       'lanchat: listenChatUdp server, sender and receiver connectChatUdp clients, each in its own ' +
-      'process, fresh each round; relay: startLossyRelay in a process of its own between the ' +
-      `clients and the server, 0% or ${LOSSY.loss * 100}% loss (${LOSSY.duplication * 100}% ` +
+      'process, and the chat-only pinger and ponger (connectChatUdp too) in one more, fresh each ' +
+      'round; relay: startLossyRelay in a process of its own between the clients and the ' +
+      `server, 0% or ${LOSSY.loss * 100}% loss (${LOSSY.duplication * 100}% ` +
       `duplication, ${LOSSY.reordering * 100}% reordering held ${HOLD_MS} ms) each way`,
   );
   print(
@@ -449,6 +487,27 @@ function cpuSummary(rounds, pick, medianMilliseconds) {
   return { seconds: roundTo(seconds, 2), busy: roundTo(seconds / (medianMilliseconds / 1000), 2) };
 }
 
+/**
+ * Chat round trips of one contender, a phase a round: each round's p50, p99 and longest, and their
+ * medians over the rounds; pings sent, back and lost, over every round.
+ *
+ * @param {readonly Pings[]} phases one per round
+ */
+function chatSummary(phases) {
+  const rounds = phases.map((phase) => summarizePings([phase]));
+  /** @param {'p50' | 'p99' | 'max'} name */
+  const middle = (name) => roundTo(median(rounds.map((round) => round[name])), 2);
+  return {
+    p50: middle('p50'),
+    p99: middle('p99'),
+    max: middle('max'),
+    sent: rounds.reduce((sum, round) => sum + round.sent, 0),
+    received: rounds.reduce((sum, round) => sum + round.received, 0),
+    lost: rounds.reduce((sum, round) => sum + round.lost, 0),
+    rounds,
+  };
+}
+
 /** @param {{ seconds: number, busy: number } | undefined} cpu */
 function cpuCell(cpu) {
   return cpu === undefined ? '-' : `${cpu.seconds.toFixed(2)} (${Math.round(cpu.busy * 100)}%)`;
@@ -501,11 +560,16 @@ function report(print, run) {
         server: cpuSummary(rounds, (round) => round.serverCpuMilliseconds, time),
         relay: cpuSummary(rounds, (round) => round.relayCpuMilliseconds, time),
         receiver: cpuSummary(rounds, (round) => round.receiverCpuMilliseconds, time),
+        chat: cpuSummary(rounds, (round) => round.pings.cpuMilliseconds, time),
       },
       relay: rounds.map((round) => round.relay),
       notices: rounds.map((round) => round.notices),
       serverStatistics: rounds.map((round) => round.serverStatistics),
       kernelReceiveBufferErrors: rounds.map((round) => round.kernel.receiveBufferErrors),
+      chat: {
+        duringTransfer: chatSummary(rounds.map((round) => round.pings)),
+        idle: chatSummary(rounds.map((round) => round.idlePings)),
+      },
     };
   };
   const direct = lanchatSummary(run.direct);
@@ -597,6 +661,42 @@ function report(print, run) {
       `before, ${run.loadAfter} after`,
   );
 
+  /** @type {[string, ReturnType<typeof lanchatSummary>][]} */
+  const contenders = [
+    ['direct', direct],
+    ['relay 0%', clean],
+    [`relay ${LOSSY.loss * 100}%`, lossy],
+  ];
+  /** @param {ReturnType<typeof chatSummary>} chat */
+  const chatText = (chat) =>
+    `p50 ${chat.p50.toFixed(2)}, p99 ${chat.p99.toFixed(2)}, max ${chat.max.toFixed(2)} ms ` +
+    `(${chat.received} of ${chat.sent} back${chat.lost > 0 ? `, ${chat.lost} lost` : ''})`;
+  print(
+    `  chat round trip during the lanchat transfers (pinger to ponger and back through the server, ` +
+      `and the relay where there is one, private messages, one every ${PING_INTERVAL_MS} ms, both ` +
+      'connectChatUdp clients in a process of their own; median over the rounds of each ' +
+      `round's figure): ${contenders
+        .map(([label, summary]) => `${label} ${chatText(summary.chat.duringTransfer)}`)
+        .join('; ')}`,
+  );
+  print(
+    `  chat round trip idle, just before each transfer, same clients: ${contenders
+      .map(([label, summary]) => `${label} ${chatText(summary.chat.idle)}`)
+      .join('; ')}; the chat process's CPU s (busy) over the transfer: ${contenders
+      .map(([label, summary]) => `${label} ${cpuCell(summary.cpuSeconds.chat)}`)
+      .join(', ')}`,
+  );
+  print(
+    "  for information: the issue sets no UDP chat target; TCP's target is " +
+      `${P99_TARGET_MS} ms (p99 during the transfer): ${contenders
+        .map(
+          ([label, summary]) =>
+            `${label} ${summary.chat.duringTransfer.p99.toFixed(2)} ms ` +
+            `(${summary.chat.duringTransfer.p99 <= P99_TARGET_MS ? 'within' : 'over'})`,
+        )
+        .join(', ')}`,
+  );
+
   const rawRatio = direct.bytesPerSecond / raw.bytesPerSecond;
   const lossRatio = lossy.bytesPerSecond / clean.bytesPerSecond;
   const relayRatio = clean.bytesPerSecond / direct.bytesPerSecond;
@@ -621,6 +721,17 @@ function report(print, run) {
     raw,
     lanchat: { direct, relayClean: clean, relayLossy: lossy },
     relayRates: { clean: CLEAN, lossy: LOSSY, holdMilliseconds: HOLD_MS },
+    // The figures themselves are in each contender's `chat` (lanchat above).
+    chat: {
+      intervalMilliseconds: PING_INTERVAL_MS,
+      note: `for information: the issue sets no UDP chat target; TCP's target is ${P99_TARGET_MS} ms`,
+      tcpP99TargetMilliseconds: P99_TARGET_MS,
+      p99DuringTransfer: {
+        direct: direct.chat.duringTransfer.p99,
+        relayClean: clean.chat.duringTransfer.p99,
+        relayLossy: lossy.chat.duringTransfer.p99,
+      },
+    },
     ratios: {
       directVsRaw: roundTo(rawRatio, 2),
       lossyVsClean: roundTo(lossRatio, 2),
