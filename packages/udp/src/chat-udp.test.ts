@@ -172,6 +172,31 @@ describe('chat over UDP', () => {
     });
   });
 
+  it('gets in when a server on a wildcard address answers from another local address than the one asked', async () => {
+    const wildcard = await listenChatUdp({ staticKeyPair: serverKeys, host: '0.0.0.0', port: 0 });
+    cleanups.push(() => wildcard.close());
+    // Asked at 127.0.0.2, the server's socket answers from 127.0.0.1 (the kernel picks the source
+    // of a wildcard socket's datagrams): a socket connected to 127.0.0.2 would drop every answer.
+    const events: TcpClientEvent[] = [];
+    const elsewhere = connectChatUdp({
+      host: '127.0.0.2',
+      port: wildcard.address().port,
+      serverKey: serverKeys.publicKey,
+      login: { nick: 'multi' },
+      reconnect: false,
+      onEvent: (event) => events.push(event),
+    });
+    cleanups.push(() => {
+      elsewhere.destroy();
+      return elsewhere.stopped;
+    });
+    await expect.poll(() => elsewhere.online, { timeout: 10_000 }).toBe(true);
+    elsewhere.say('lobby', 'heard you');
+    await expect
+      .poll(() => events.some((event) => event.type === 'message-delivered'), { timeout: 10_000 })
+      .toBe(true);
+  });
+
   it('a client given another key never gets in: the server drops its handshake after one HMAC', async () => {
     const chat = await server();
     const stranger = nodeCryptoProvider.generateX25519KeyPair().publicKey;

@@ -435,6 +435,12 @@ export interface UdpClientTransportOptions {
   readonly serverKey: Uint8Array;
 }
 
+/**
+ * How long a UDP client's socket stays connected to the server's address without an answer before
+ * it takes answers from any address: 500 ms (see {@link udpClientTransport}).
+ */
+const ANSWER_FROM_ANYWHERE_AFTER = 500;
+
 /** Bytes waiting in the socket past which the link says `drain` once they have left. */
 const DRAIN_MARK = 64 * 1024;
 
@@ -445,6 +451,12 @@ const DRAIN_MARK = 64 * 1024;
  * not end the link: the session's own timers decide when the server is gone. One exception: a
  * port unreachable (`ECONNREFUSED`) before the server was ever heard from on this link ends it,
  * as a refused TCP connection does (nothing serves UDP there).
+ *
+ * The socket is connected to the server's address, so the kernel filters other sources and
+ * reports "port unreachable". If the server stays silent for 500 ms, the socket is disconnected
+ * and takes datagrams from any address: a server bound to a wildcard address on a host with
+ * several may answer from another one than the client asked (the session authenticates every
+ * datagram, whatever its source).
  */
 export function udpClientTransport(options: UdpClientTransportOptions): ClientTransport {
   const serverKey = Uint8Array.from(options.serverKey);
@@ -456,9 +468,14 @@ export function udpClientTransport(options: UdpClientTransportOptions): ClientTr
       let state: 'opening' | 'open' | 'ending' | 'closed' = 'opening';
       let pending = 0;
       let marked = false;
+      /** The server's address, and whether the socket is still connected to it. */
+      let target: { readonly address: string; readonly port: number } | undefined;
+      let connected = false;
+      let unconnectTimer: NodeJS.Timeout | undefined;
       const close = (): void => {
         if (state === 'closed') return;
         state = 'closed';
+        clearTimeout(unconnectTimer);
         const opened = socket;
         if (opened === undefined) {
           queueMicrotask(handlers.close);
@@ -506,12 +523,24 @@ export function udpClientTransport(options: UdpClientTransportOptions): ClientTr
         socket = opened;
         opened.on('message', (datagram) => {
           heard = true;
+          clearTimeout(unconnectTimer);
           handlers.data(datagram);
         });
         opened.on('error', failed);
+        target = { address, port };
         opened.connect(port, address, () => {
           if (state !== 'opening') return;
           state = 'open';
+          connected = true;
+          // A server bound to a wildcard address on a host with several may answer from another
+          // address than the one asked, and a connected socket drops such answers. Silence that
+          // long (a "port unreachable" comes within milliseconds) lifts the filter: answers from
+          // anywhere are taken, the session authenticates them.
+          unconnectTimer = setTimeout(() => {
+            if (heard || state === 'closed' || !connected) return;
+            opened.disconnect();
+            connected = false;
+          }, ANSWER_FROM_ANYWHERE_AFTER);
           handlers.open();
         });
       });
@@ -526,9 +555,11 @@ export function udpClientTransport(options: UdpClientTransportOptions): ClientTr
           if (state !== 'open' || socket === undefined) return;
           pending += data.length;
           if (pending >= DRAIN_MARK) marked = true;
-          socket.send(data, (error) => {
+          const done = (error: Error | null): void => {
             sent(data.length, error);
-          });
+          };
+          if (connected || target === undefined) socket.send(data, done);
+          else socket.send(data, target.port, target.address, done);
         },
         cork() {
           // Each datagram leaves on its own.
