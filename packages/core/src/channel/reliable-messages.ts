@@ -471,6 +471,8 @@ export class ReliableMessages {
     // transmissions after it were acknowledged, or when it was sent longer than a round trip ago
     // (RFC 9002's packet and time thresholds). Past the ranges the acknowledgement carries,
     // nothing is known.
+    // The receiver only gains segments, so its gaps below an earlier reach only close: a later
+    // acknowledgement reaches at least as far, and one that reaches less arrived out of order.
     this.#reportedUpTo = Math.max(this.#reportedUpTo, highest);
     if (progressed) this.#waitingSince = now;
     if (this.#ackedSerial > before) this.#detectLosses(now);
