@@ -122,6 +122,7 @@ async function discoverCommand(
           name: server.name,
           host: server.host,
           port: server.port,
+          ...(server.udpPort === undefined ? {} : { udpPort: server.udpPort }),
           addresses: [...server.addresses],
           fingerprint: server.fingerprint,
           key: knownHosts.check(hostKeyOf(server), server.publicKey).status,

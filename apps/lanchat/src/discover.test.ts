@@ -27,20 +27,24 @@ describe('servers found by discovery', () => {
     expect(hostKeyOf(reachable[0]!)).toBe('192.168.1.20:9999');
   });
 
-  it('lists them numbered, with the fingerprint and what known_hosts says', () => {
+  it('lists them numbered, with the fingerprint, what known_hosts says and whether they serve UDP', () => {
     const reachable = reachableServers([
       server('a', { tcp: 9999 }, ['192.168.1.20']),
       server('b', { tcp: 9999 }, ['192.168.1.22']),
+      server('c', { tcp: 9999, udp: 9999 }, ['192.168.1.23']),
+      server('d', { tcp: 9999, udp: 5000 }, ['192.168.1.24']),
     ]);
     const lines = formatServerList(reachable, (entry) =>
-      entry.name === 'a'
-        ? { status: 'known' }
-        : { status: 'changed', pinnedFingerprint: 'SHA256:old', presentedFingerprint: 'SHA256:b' },
+      entry.name === 'b'
+        ? { status: 'changed', pinnedFingerprint: 'SHA256:old', presentedFingerprint: 'SHA256:b' }
+        : { status: entry.name === 'a' ? 'known' : 'new' },
     );
     // Colours on or off (they are on under CI): the words are what counts.
     expect(lines.map((line) => stripVTControlCharacters(line))).toEqual([
       '  1. a  192.168.1.20:9999  SHA256:a  (key pinned)',
       '  2. b  192.168.1.22:9999  SHA256:b  (KEY DIFFERS from the pinned one)',
+      '  3. c  192.168.1.23:9999  SHA256:c  (new key, UDP too)',
+      '  4. d  192.168.1.24:9999  SHA256:d  (new key, UDP on port 5000)',
     ]);
   });
 });

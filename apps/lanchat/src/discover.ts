@@ -22,6 +22,8 @@ export interface ReachableServer {
   readonly publicKey: Uint8Array;
   /** Every address it answered from. */
   readonly addresses: readonly string[];
+  /** Its UDP port, when it serves the chat over UDP too (`lanchat connect --udp`). */
+  readonly udpPort: number | undefined;
 }
 
 /** The servers that offer TCP (or UDP), with the first address each answered from. */
@@ -42,6 +44,7 @@ export function reachableServers(
       fingerprint: server.fingerprint,
       publicKey: server.publicKey,
       addresses: server.addresses,
+      udpPort: server.ports.udp,
     });
   }
   return reachable;
@@ -59,7 +62,13 @@ export function keyNote(status: KnownHostStatus): string {
   }
 }
 
-/** Lines of the list: a number, the name, where, the fingerprint and what known_hosts says. */
+/** `, UDP too` (or `, UDP on port N` when its number differs) for a server that serves UDP. */
+function udpNote(server: ReachableServer): string {
+  if (server.udpPort === undefined) return '';
+  return server.udpPort === server.port ? ', UDP too' : `, UDP on port ${String(server.udpPort)}`;
+}
+
+/** Lines of the list: a number, the name, where, the fingerprint, what known_hosts says, UDP. */
 export function formatServerList(
   servers: readonly ReachableServer[],
   status: (server: ReachableServer) => KnownHostStatus,
@@ -67,7 +76,7 @@ export function formatServerList(
   return servers.map(
     (server, index) =>
       `${String(index + 1).padStart(3)}. ${pc.bold(server.name)}  ${pc.cyan(server.target)}  ` +
-      `${server.fingerprint}  (${keyNote(status(server))})`,
+      `${server.fingerprint}  (${keyNote(status(server))}${udpNote(server)})`,
   );
 }
 
