@@ -207,4 +207,37 @@ describe('lanchat connect --udp and lanchat send --udp', () => {
     expect(client.ofType('server-key')).toEqual([]);
     expect(await client.exited).toBe(1);
   });
+
+  it('refuses a server whose key changed, over UDP as over TCP: both fingerprints, exit 3', async () => {
+    const workspace = await resources.workspace();
+    const config = path.join(workspace, 'client');
+    const first = await startServer(path.join(workspace, 'first'), ['--udp']);
+    resources.track(first.server);
+    const connectOnce = (): JsonProcess =>
+      resources.track(
+        new JsonProcess(CLIENT_CLI, [
+          '--json',
+          'connect',
+          '--udp',
+          `127.0.0.1:${first.port}`,
+          '--config-dir',
+          config,
+          '--name',
+          'wary',
+        ]),
+      );
+    const pinning = connectOnce();
+    await pinning.waitFor('connected');
+    expect(await pinning.end()).toBe(0);
+    await first.server.kill('SIGTERM');
+    // Another server (another data directory: another key) on the same port.
+    const second = await startServer(path.join(workspace, 'second'), ['--udp'], first.port);
+    resources.track(second.server);
+    const refused = connectOnce();
+    const error = await refused.waitFor('error');
+    expect(error).toMatchObject({ code: 'server-key-changed' });
+    expect(error['message']).toContain(first.fingerprint);
+    expect(error['message']).toContain(second.fingerprint);
+    expect(await refused.exited).toBe(3);
+  });
 });

@@ -225,6 +225,7 @@ function keyOverTcp(server: ServerAddress, timeout: number): Promise<Uint8Array 
 async function keyByDiscovery(
   server: ServerAddress,
   discoveryPort: number,
+  timeout: number,
   signal: AbortSignal,
 ): Promise<Uint8Array | undefined> {
   // Discovery runs over IPv4.
@@ -233,7 +234,7 @@ async function keyByDiscovery(
     hosts: [server.host],
     interfaces: [],
     port: discoveryPort,
-    timeout: 2000,
+    timeout,
     signal,
   });
   const offering = found.filter((entry) => entry.ports.udp === server.port);
@@ -245,10 +246,12 @@ async function keyByDiscovery(
 
 /**
  * The key to open a UDP session with (its handshake is keyed by the server's key, so it must be
- * known first): the one pinned for that address, else the first the server gives, asked at once
- * by LAN discovery and by a TCP handshake on the same port number. Either way it is checked after
- * the UDP handshake like a TCP server's: a new key is pinned and its fingerprint shown; a key that
- * differs from the pinned one is refused unless --accept-new-key.
+ * known first): the first the server gives, asked at once by LAN discovery and by a TCP handshake
+ * on the same port number, else the one pinned for that address. Whichever it is, it is checked
+ * after the UDP handshake like a TCP server's: a new key is pinned and its fingerprint shown; a key
+ * that differs from the pinned one is refused with both fingerprints unless --accept-new-key. (With
+ * the pinned key alone, a server whose key changed would drop the handshake without a word.)
+ * With a key pinned, the server gets half a second to answer; without, a few seconds.
  */
 async function udpServerKey(
   server: ServerAddress,
@@ -256,7 +259,7 @@ async function udpServerKey(
   options: ConnectOptions,
 ): Promise<Uint8Array> {
   const pinned = knownHosts.lookup(server.hostKey);
-  if (pinned !== undefined && options.acceptNewKey !== true) return pinned;
+  const patience = pinned === undefined ? 2000 : 500;
   const discoveryPort = options.discoveryPort ?? DEFAULT_DISCOVERY_PORT;
   const stop = new AbortController();
   const first = await new Promise<Uint8Array | undefined>((resolve) => {
@@ -265,10 +268,10 @@ async function udpServerKey(
       pending--;
       if (key !== undefined || pending === 0) resolve(key);
     };
-    void keyByDiscovery(server, discoveryPort, stop.signal).then(take, () => {
+    void keyByDiscovery(server, discoveryPort, patience, stop.signal).then(take, () => {
       take(undefined);
     });
-    void keyOverTcp(server, 3000).then(take);
+    void keyOverTcp(server, pinned === undefined ? 3000 : 500).then(take);
   });
   stop.abort();
   if (first !== undefined) return first;
