@@ -95,6 +95,12 @@ function defaultNick(): string | undefined {
   }
 }
 
+/** The known_hosts of the configuration directory (`--config-dir`, or the default, made if missing). */
+async function openKnownHosts(configDir: string | undefined): Promise<KnownHosts> {
+  const directory = await ensureConfigDir(resolveConfigDir(configDir));
+  return KnownHosts.open(path.join(directory, KNOWN_HOSTS_FILE_NAME));
+}
+
 /** One line of --json output: an event with the time it happened. */
 function jsonLine(event: OutputEvent | Readonly<Record<string, unknown>>): string {
   return `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`;
@@ -109,8 +115,7 @@ async function discoverCommand(
   options: DiscoverOptions,
   json: boolean,
 ): Promise<number> {
-  const configDir = await ensureConfigDir(resolveConfigDir(options.configDir));
-  const knownHosts = await KnownHosts.open(path.join(configDir, KNOWN_HOSTS_FILE_NAME));
+  const knownHosts = await openKnownHosts(options.configDir);
   const servers = reachableServers(
     await discoverServers({ timeout: options.timeout, port: options.discoveryPort, hosts }),
   );
@@ -149,10 +154,9 @@ async function discoverCommand(
  */
 async function chooseServer(
   options: ConnectOptions,
+  knownHosts: KnownHosts,
   interactive: boolean,
 ): Promise<ReachableServer> {
-  const configDir = await ensureConfigDir(resolveConfigDir(options.configDir));
-  const knownHosts = await KnownHosts.open(path.join(configDir, KNOWN_HOSTS_FILE_NAME));
   const servers = reachableServers(
     await discoverServers({ port: options.discoveryPort ?? DEFAULT_DISCOVERY_PORT }),
     options.udp === true ? 'udp' : 'tcp',
@@ -290,10 +294,11 @@ async function connectCommand(
   sendFile?: { readonly to: string; readonly path: string },
 ): Promise<number> {
   const canAsk = !json && process.stdin.isTTY && process.stdout.isTTY;
-  const chosen = address === undefined ? await chooseServer(options, canAsk) : undefined;
-  const server = parseServerAddress(address ?? chosen!.target);
-  const configDir = await ensureConfigDir(resolveConfigDir(options.configDir));
-  const knownHosts = await KnownHosts.open(path.join(configDir, KNOWN_HOSTS_FILE_NAME));
+  // A bad address is refused before the configuration directory is touched.
+  const given = address === undefined ? undefined : parseServerAddress(address);
+  const knownHosts = await openKnownHosts(options.configDir);
+  const chosen = given === undefined ? await chooseServer(options, knownHosts, canAsk) : undefined;
+  const server = given ?? parseServerAddress(chosen!.target);
   const udpKey =
     options.udp === true
       ? (chosen?.publicKey ?? (await udpServerKey(server, knownHosts, options)))

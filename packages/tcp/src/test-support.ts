@@ -1,11 +1,12 @@
 /**
- * Helpers of the loopback tests: events collected with a way to wait for one (with a deadline,
- * never a fixed sleep), and servers and clients that are cleaned up after each test.
+ * Helpers of the loopback tests: servers and clients that are cleaned up after each test, their
+ * events collected ({@link Events}).
  *
  * @module
  */
 
 import { nodeCryptoProvider } from '@lanchat/core';
+import { Events } from './events.js';
 import { type ChatTcpClient, type TcpClientEvent, connectChat } from './chat-tcp-client.js';
 import {
   type ChatTcpServer,
@@ -14,53 +15,9 @@ import {
   listenChat,
 } from './chat-tcp-server.js';
 
+export { Events };
+
 export const serverKeyPair = nodeCryptoProvider.generateX25519KeyPair();
-
-/** Collected events with a way to wait for one, with a deadline (never a fixed sleep). */
-export class Events<Event extends { readonly type: string }> {
-  readonly all: Event[] = [];
-  readonly #waiters = new Set<() => void>();
-
-  push = (event: Event): void => {
-    this.all.push(event);
-    for (const waiter of this.#waiters) waiter();
-  };
-
-  ofType<Type extends Event['type']>(type: Type): Extract<Event, { type: Type }>[] {
-    return this.all.filter((event): event is Extract<Event, { type: Type }> => event.type === type);
-  }
-
-  /** Resolves with the first event (already seen or to come) that matches. */
-  waitFor<Type extends Event['type']>(
-    type: Type,
-    predicate: (event: Extract<Event, { type: Type }>) => boolean = () => true,
-    timeout = 10_000,
-  ): Promise<Extract<Event, { type: Type }>> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = this.ofType(type).find(predicate);
-        if (found === undefined) return false;
-        this.#waiters.delete(waiter);
-        clearTimeout(timer);
-        resolve(found);
-        return true;
-      };
-      const waiter = (): void => {
-        check();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(
-          new Error(
-            `no ${type} event within ${timeout} ms; saw ${this.all.map((event) => event.type).join(', ')}`,
-          ),
-        );
-      }, timeout);
-      this.#waiters.add(waiter);
-      check();
-    });
-  }
-}
 
 export const cleanups: (() => Promise<void> | void)[] = [];
 

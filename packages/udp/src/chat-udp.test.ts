@@ -2,64 +2,30 @@ import { createSocket } from 'node:dgram';
 import { encodeDiscoveryQuery, nodeCryptoProvider } from '@lanchat/core';
 import type { TcpClientEvent } from '@lanchat/tcp';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type ChatUdpClient,
-  type ChatUdpServer,
-  connectChatUdp,
-  listenChatUdp,
-  udpTransport,
-} from './chat-udp.js';
+import type { Events } from '@lanchat/tcp/testing';
+import { udpTransport } from './chat-udp.js';
 import { startLossyRelay } from './lossy-relay.js';
+import { cleanups, runCleanups, serverKeys, startClient, startServer } from './test-support.js';
 
-const serverKeys = nodeCryptoProvider.generateX25519KeyPair();
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function server(): Promise<ChatUdpServer> {
-  const started = await listenChatUdp({ staticKeyPair: serverKeys, host: '127.0.0.1', port: 0 });
-  cleanups.push(() => started.close());
-  return started;
-}
+afterEach(runCleanups);
 
 function client(
   port: number,
   nick: string,
   serverKey = serverKeys.publicKey,
-): { client: ChatUdpClient; events: TcpClientEvent[]; errors: string[] } {
-  const events: TcpClientEvent[] = [];
-  const errors: string[] = [];
-  const connected = connectChatUdp({
-    host: '127.0.0.1',
-    port,
-    serverKey,
-    login: { nick },
-    reconnect: false,
-    onEvent: (event) => {
-      events.push(event);
-      if (event.type === 'connection-error') {
-        errors.push((event.error as NodeJS.ErrnoException).code ?? event.error.message);
-      }
-    },
-  });
-  cleanups.push(() => {
-    connected.destroy();
-    return connected.stopped;
-  });
-  return { client: connected, events, errors };
+): ReturnType<typeof startClient> {
+  return startClient(port, nick, { serverKey });
 }
 
-function texts(events: TcpClientEvent[], from: string): string[] {
-  return events.flatMap((event) =>
+function texts(events: Events<TcpClientEvent>, from: string): string[] {
+  return events.all.flatMap((event) =>
     event.type === 'message-received' && event.from === from ? [event.text] : [],
   );
 }
 
 describe('chat over UDP', () => {
   it('logs two clients in and carries a room message between them', async () => {
-    const chat = await server();
+    const chat = await startServer();
     const port = chat.address().port;
     const alice = client(port, 'alice');
     const bob = client(port, 'bob');
@@ -73,7 +39,7 @@ describe('chat over UDP', () => {
   });
 
   it('delivers 200 lines exactly once and in order through 5% loss, duplication and reordering', async () => {
-    const chat = await server();
+    const chat = await startServer();
     const relay = await startLossyRelay({
       target: { host: '127.0.0.1', port: chat.address().port },
       seed: 42,
@@ -101,7 +67,7 @@ describe('chat over UDP', () => {
   });
 
   it('keeps a session whose client changes address, once a datagram from the new one authenticates', async () => {
-    const chat = await server();
+    const chat = await startServer();
     const relay = await startLossyRelay({
       target: { host: '127.0.0.1', port: chat.address().port },
       seed: 3,
@@ -127,7 +93,7 @@ describe('chat over UDP', () => {
   });
 
   it('keeps no state for garbage, forged handshakes or unknown sessions, and carries on', async () => {
-    const chat = await server();
+    const chat = await startServer();
     const port = chat.address().port;
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
@@ -166,39 +132,24 @@ describe('chat over UDP', () => {
     // it ends the attempt as a refused TCP connection would.
     await lonely.client.stopped;
     expect(lonely.errors).toContain('ECONNREFUSED');
-    expect(lonely.events.at(-1)).toMatchObject({
+    expect(lonely.events.all.at(-1)).toMatchObject({
       type: 'client-stopped',
       reason: 'could not connect',
     });
   });
 
   it('gets in when a server on a wildcard address answers from another local address than the one asked', async () => {
-    const wildcard = await listenChatUdp({ staticKeyPair: serverKeys, host: '0.0.0.0', port: 0 });
-    cleanups.push(() => wildcard.close());
+    const wildcard = await startServer({ host: '0.0.0.0' });
     // Asked at 127.0.0.2, the server's socket answers from 127.0.0.1 (the kernel picks the source
     // of a wildcard socket's datagrams): a socket connected to 127.0.0.2 would drop every answer.
-    const events: TcpClientEvent[] = [];
-    const elsewhere = connectChatUdp({
-      host: '127.0.0.2',
-      port: wildcard.address().port,
-      serverKey: serverKeys.publicKey,
-      login: { nick: 'multi' },
-      reconnect: false,
-      onEvent: (event) => events.push(event),
-    });
-    cleanups.push(() => {
-      elsewhere.destroy();
-      return elsewhere.stopped;
-    });
-    await expect.poll(() => elsewhere.online, { timeout: 10_000 }).toBe(true);
-    elsewhere.say('lobby', 'heard you');
-    await expect
-      .poll(() => events.some((event) => event.type === 'message-delivered'), { timeout: 10_000 })
-      .toBe(true);
+    const elsewhere = startClient(wildcard.address().port, 'multi', { host: '127.0.0.2' });
+    await expect.poll(() => elsewhere.client.online, { timeout: 10_000 }).toBe(true);
+    elsewhere.client.say('lobby', 'heard you');
+    await elsewhere.events.waitFor('message-delivered');
   });
 
   it('a client given another key never gets in: the server drops its handshake after one HMAC', async () => {
-    const chat = await server();
+    const chat = await startServer();
     const stranger = nodeCryptoProvider.generateX25519KeyPair().publicKey;
     const mallory = client(chat.address().port, 'mallory', stranger);
     await expect.poll(() => chat.udpStatistics.badMac, { timeout: 10_000 }).toBeGreaterThan(0);

@@ -2,24 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeCryptoProvider } from '@lanchat/core';
 import type { TcpClientEvent } from '@lanchat/tcp';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type ChatUdpClient,
-  type ChatUdpClientOptions,
-  type ChatUdpServer,
-  connectChatUdp,
-  listenChatUdp,
-} from './chat-udp.js';
+import type { ChatUdpClientOptions } from './chat-udp.js';
 import { startLossyRelay } from './lossy-relay.js';
+import { cleanups, runCleanups, startClient, startServer } from './test-support.js';
 
-const serverKeys = nodeCryptoProvider.generateX25519KeyPair();
-const cleanups: (() => Promise<unknown>)[] = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+afterEach(runCleanups);
 
 async function tempDir(): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), 'lanchat-udp-transfer-'));
@@ -27,70 +16,22 @@ async function tempDir(): Promise<string> {
   return directory;
 }
 
-async function server(options: { idleTimeout?: number } = {}): Promise<ChatUdpServer> {
-  const started = await listenChatUdp({
-    staticKeyPair: serverKeys,
-    host: '127.0.0.1',
-    port: 0,
-    ...options,
-  });
-  cleanups.push(() => started.close());
-  return started;
-}
-
-/** Events of one client, with a way to wait for one (a deadline, never a fixed sleep). */
+/** A client, with `next(type)`: the first event of that type, seen or to come (20 s at most). */
 function client(
   port: number,
   nick: string,
   options: Partial<ChatUdpClientOptions> = {},
-): {
-  client: ChatUdpClient;
-  events: TcpClientEvent[];
+): ReturnType<typeof startClient> & {
   next: <Type extends TcpClientEvent['type']>(
     type: Type,
     timeout?: number,
   ) => Promise<Extract<TcpClientEvent, { type: Type }>>;
 } {
-  const events: TcpClientEvent[] = [];
-  const waiters = new Set<() => void>();
-  const connected = connectChatUdp({
-    host: '127.0.0.1',
-    port,
-    serverKey: serverKeys.publicKey,
-    login: { nick },
-    reconnect: false,
-    onEvent: (event) => {
-      events.push(event);
-      for (const waiter of waiters) waiter();
-    },
-    ...options,
-  });
-  cleanups.push(() => {
-    connected.destroy();
-    return connected.stopped;
-  });
-  const next = <Type extends TcpClientEvent['type']>(
-    type: Type,
-    timeout = 20_000,
-  ): Promise<Extract<TcpClientEvent, { type: Type }>> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = events.find(
-          (event): event is Extract<TcpClientEvent, { type: Type }> => event.type === type,
-        );
-        if (found === undefined) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no ${type} within ${timeout} ms: ${events.map((e) => e.type).join()}`));
-      }, timeout);
-      waiters.add(check);
-      check();
-    });
-  return { client: connected, events, next };
+  const started = startClient(port, nick, options);
+  return {
+    ...started,
+    next: (type, timeout = 20_000) => started.events.waitFor(type, () => true, timeout),
+  };
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -99,7 +40,7 @@ function sha256(bytes: Uint8Array): string {
 
 describe('file transfer over UDP', () => {
   it('sends a file through the server, checked, and chat goes on beside it', async () => {
-    const chat = await server();
+    const chat = await startServer();
     const folder = await tempDir();
     const content = randomBytes(2_000_000);
     const source = join(folder, 'source.bin');
@@ -129,7 +70,7 @@ describe('file transfer over UDP', () => {
   });
 
   it('sends 50 MB through 5% loss, duplication and reordering: the file arrives identical', async () => {
-    const chat = await server();
+    const chat = await startServer();
     const relay = await startLossyRelay({
       target: { host: '127.0.0.1', port: chat.address().port },
       seed: 50,
@@ -163,7 +104,7 @@ describe('file transfer over UDP', () => {
 
   it('reconnects after the path was cut long enough for the session to die, and the transfer resumes', async () => {
     // Short timeouts, so that a cut path kills the session within a second or two.
-    const chat = await server({ idleTimeout: 1500 });
+    const chat = await startServer({ idleTimeout: 1500 });
     const relay = await startLossyRelay({
       target: { host: '127.0.0.1', port: chat.address().port },
       seed: 9,
@@ -196,11 +137,11 @@ describe('file transfer over UDP', () => {
     await alice.next('reconnected', 30_000);
     const received = await bob.next('transfer-completed', 60_000);
     expect(sha256(await readFile(received.path!))).toBe(sha256(content));
-    expect(alice.events.some((event) => event.type === 'transfer-interrupted')).toBe(true);
+    expect(alice.events.all.some((event) => event.type === 'transfer-interrupted')).toBe(true);
   }, 120_000);
 
   it('a client notices a restarted server (which forgot its session) by its silence, and logs in again', async () => {
-    const first = await server();
+    const first = await startServer();
     const port = first.address().port;
     const alice = client(port, 'alice', {
       keepaliveInterval: 200,
@@ -210,8 +151,7 @@ describe('file transfer over UDP', () => {
     await alice.next('login-succeeded');
     await first.close();
     // The same server comes back on the same port, with its key and without the session.
-    const again = await listenChatUdp({ staticKeyPair: serverKeys, host: '127.0.0.1', port });
-    cleanups.push(() => again.close());
+    const again = await startServer({ port });
     const lost = await alice.next('reconnect-scheduled');
     expect(lost.attempt).toBe(1);
     await alice.next('reconnected');

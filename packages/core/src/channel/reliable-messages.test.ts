@@ -27,6 +27,16 @@ function drain(side: ReliableMessages, into: Uint8Array[]): void {
   }
 }
 
+/** Every segment `side` sends now, in order. */
+function transmitAll(side: ReliableMessages, now: number): Uint8Array[] {
+  const segments: Uint8Array[] = [];
+  for (let segment = side.pollTransmit(now); segment !== undefined;) {
+    segments.push(segment);
+    segment = side.pollTransmit(now);
+  }
+  return segments;
+}
+
 function sameMessages(received: Uint8Array[], sent: Uint8Array[]): boolean {
   return (
     received.length === sent.length &&
@@ -92,11 +102,7 @@ describe('ReliableMessages', () => {
   it('keeps at most a window of segments unacknowledged', () => {
     const sender = machine({ window: 4 });
     sender.send(new Uint8Array(10 * 1000));
-    const sent: Uint8Array[] = [];
-    for (let segment = sender.pollTransmit(0); segment !== undefined;) {
-      sent.push(segment);
-      segment = sender.pollTransmit(0);
-    }
+    const sent = transmitAll(sender, 0);
     expect(sent.length).toBe(4);
     expect(sent.every((segment) => segment[0] === SEGMENT_DATA)).toBe(true);
   });
@@ -105,11 +111,7 @@ describe('ReliableMessages', () => {
     const sender = machine();
     const receiver = machine();
     for (let index = 0; index < 5; index++) sender.send(Uint8Array.of(index));
-    const segments: Uint8Array[] = [];
-    for (let segment = sender.pollTransmit(0); segment !== undefined;) {
-      segments.push(segment);
-      segment = sender.pollTransmit(0);
-    }
+    const segments = transmitAll(sender, 0);
     expect(segments.length).toBe(5);
     // The first is lost; the next three arrive, each answered with an ack that skips it.
     for (const segment of segments.slice(1, 4)) {
@@ -162,19 +164,11 @@ describe('ReliableMessages', () => {
     const sender = machine();
     const receiver = machine();
     for (let index = 0; index < 40; index++) sender.send(Uint8Array.of(index));
-    const segments: Uint8Array[] = [];
-    for (let segment = sender.pollTransmit(0); segment !== undefined;) {
-      segments.push(segment);
-      segment = sender.pollTransmit(0);
-    }
+    const segments = transmitAll(sender, 0);
     // Every even segment is lost: 19 gaps, more than the 16 ranges an ack can report.
     for (let index = 1; index < 40; index += 2) receiver.receive(segments[index]!, 1);
     sender.receive(receiver.pollTransmit(1)!, 2);
-    const resent: number[] = [];
-    for (let segment = sender.pollTransmit(2); segment !== undefined;) {
-      resent.push(segments.indexOf(segment));
-      segment = sender.pollTransmit(2);
-    }
+    const resent = transmitAll(sender, 2).map((segment) => segments.indexOf(segment));
     // The gaps the ack shows (0, 2, ..., 30) with three later transmissions acknowledged (not
     // 30: only 31 followed it), and nothing past the ack's last range (32 and on).
     expect(resent).toEqual(Array.from({ length: 15 }, (_, index) => index * 2));
@@ -184,11 +178,7 @@ describe('ReliableMessages', () => {
     const sender = machine();
     const receiver = machine();
     for (let index = 0; index < 5; index++) sender.send(Uint8Array.of(index));
-    const segments: Uint8Array[] = [];
-    for (let segment = sender.pollTransmit(0); segment !== undefined;) {
-      segments.push(segment);
-      segment = sender.pollTransmit(0);
-    }
+    const segments = transmitAll(sender, 0);
     // Every one lost: no ack will come. The timer sends the oldest and the newest, not all five
     // (the peer may only be slow: a whole window would go again for nothing).
     const expiry = sender.pollTimeout()!;
@@ -200,11 +190,7 @@ describe('ReliableMessages', () => {
     // Both arrive: their one ack shows 1 to 3 missing below 4, and those go at once.
     for (const probe of probes) receiver.receive(probe!, expiry + 1);
     sender.receive(receiver.pollTransmit(expiry + 1)!, expiry + 2);
-    const resent: Uint8Array[] = [];
-    for (let segment = sender.pollTransmit(expiry + 2); segment !== undefined;) {
-      resent.push(segment);
-      segment = sender.pollTransmit(expiry + 2);
-    }
+    const resent = transmitAll(sender, expiry + 2);
     expect(resent).toEqual(segments.slice(1, 4));
     expect(sender.statistics.resent).toBe(5);
     for (const segment of resent) receiver.receive(segment, expiry + 3);
