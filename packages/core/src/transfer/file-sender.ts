@@ -334,6 +334,11 @@ export class FileSender {
         if (this.#state === 'offering') this.#fail(message.code, message.message, true);
         return;
       case 'cancel':
+        // The server answers file data for a transfer it no longer relays with `unknown-transfer`.
+        // While offering, this side has sent no data since its offer: such an answer is about
+        // data sent before an interruption, which crossed the server's `transfer-interrupted` and
+        // the resumption; the offer starts the transfer again anyway.
+        if (this.#state === 'offering' && message.code === 'unknown-transfer') return;
         this.#fail(message.code, message.message, true);
         return;
       case 'offer':

@@ -5,7 +5,7 @@ import { SeededRandom } from '../testing/random.js';
 import { TestingPair } from '../testing/testing-pair.js';
 import { FileReceiver } from './file-receiver.js';
 import { FileSender } from './file-sender.js';
-import { transferIdFromBytes } from './transfer-messages.js';
+import { type TransferMessage, transferIdFromBytes } from './transfer-messages.js';
 
 const ID = 'a1'.repeat(16);
 
@@ -320,6 +320,29 @@ describe('file transfer over a reliable link', () => {
     receiver.receive({ type: 'data', transfer: ID, offset: 0, bytes: new Uint8Array(5) }, 1);
     expect(receiver.pollMessage(1)).toMatchObject({ type: 'cancel', code: 'cancelled' });
     expect(receiver.pollMessage(1)).toBeUndefined();
+  });
+
+  it("ignores the server's unknown-transfer answer to data sent before an interruption, once it offers again", () => {
+    const sender = new FileSender({ ...describeFile(ID, 'x', content(100)), now: 0 });
+    sender.pollMessage(0);
+    sender.receive({ type: 'accept', transfer: ID, offset: 0, window: 1000, attempt: 0 }, 1);
+    sender.interrupt(2);
+    sender.resume(3);
+    expect(sender.pollMessage(3)).toMatchObject({ type: 'offer' });
+    // Late: the server forgot the transfer when the receiver left, then met data sent before.
+    const stale: TransferMessage = {
+      type: 'cancel',
+      transfer: ID,
+      code: 'unknown-transfer',
+      message: 'gone',
+    };
+    sender.receive(stale, 4);
+    expect(sender.state).toBe('offering');
+    sender.receive({ type: 'accept', transfer: ID, offset: 40, window: 1000, attempt: 0 }, 5);
+    expect(sender.state).toBe('sending');
+    // Once sending, the same answer ends the transfer: the server has no such transfer.
+    sender.receive(stale, 6);
+    expect(sender.state).toBe('failed');
   });
 
   it('fails the transfer, not the caller, when the peer breaks the protocol', () => {
