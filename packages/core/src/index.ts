@@ -283,3 +283,25 @@ export { DEFAULT_MAX_TRANSFERS_PER_USER } from './session/transfer-relay.js';
 export * from './discovery/discovery-messages.js';
 export * from './discovery/discovery-machines.js';
 export { MalformedDiscoveryMessageError } from './errors/discovery-errors.js';
+export * from './mesh/peer-mesh.js';
+export {
+  PEER_CAPABILITY,
+  type PeerAck,
+  type PeerAddress,
+  type PeerBye,
+  type PeerByeReason,
+  type PeerControlMessage,
+  type PeerHello,
+  type PeerJoin,
+  type PeerLeave,
+  type PeerList,
+  type PeerMessage,
+  type PeerNick,
+  type PeerPing,
+  type PeerPong,
+  type PeerPrivate,
+  type PeerSay,
+  type PeerTransferOffer,
+  decodePeerMessage,
+  encodePeerMessage,
+} from './mesh/peer-messages.js';

@@ -1,6 +1,7 @@
 /**
  * Testing helpers for code built on `@lanchat/core`: a pair of endpoints over a fake link with a
- * virtual clock and seeded latency, loss, duplication and reordering.
+ * virtual clock and seeded latency, loss, duplication and reordering; a network of serverless
+ * peers on one virtual clock.
  *
  * @packageDocumentation
  */
@@ -28,3 +29,8 @@ export {
 } from './testing-errors.js';
 export { SeededRandom } from './random.js';
 export { VirtualClock } from './virtual-clock.js';
+export {
+  TestingNetwork,
+  type TestingNetworkOptions,
+  type TestingPeer,
+} from './testing-network.js';
