@@ -1,7 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
+import { StreamChannel } from '../channel/stream-channel.js';
 import { TestingNetwork } from '../testing/testing-network.js';
-import type { PeerMeshEvent } from './peer-mesh.js';
+import { toHex } from '../transfer/transfer-messages.js';
+import { PeerMesh, type PeerMeshEvent } from './peer-mesh.js';
 
+/** Short timers, so that a test's virtual minutes stay few. */
 const FAST = {
   keepaliveInterval: 1_000,
   deadTimeout: 3_000,
@@ -11,7 +16,7 @@ const FAST = {
   dialHeadStart: 500,
 };
 
-function connectedNicks(network: TestingNetwork, name: string): string[] {
+function connected(network: TestingNetwork, name: string): string[] {
   return network
     .peer(name)
     .mesh.peers()
@@ -20,34 +25,530 @@ function connectedNicks(network: TestingNetwork, name: string): string[] {
     .sort();
 }
 
+/** Every peer of `names` is connected to every other, over exactly one link each. */
 function fullMesh(network: TestingNetwork, names: readonly string[]): boolean {
   return names.every((name) => {
-    const others = names.filter((other) => other !== name).sort();
-    const links = network.peer(name).mesh.links();
-    return (
-      JSON.stringify(connectedNicks(network, name)) === JSON.stringify(others) &&
-      links.length === others.length
-    );
+    const mesh = network.peer(name).mesh;
+    const keys = mesh
+      .peers()
+      .filter((peer) => peer.status === 'connected')
+      .map((peer) => peer.key)
+      .sort();
+    const expected = names
+      .filter((other) => other !== name)
+      .map((other) => network.peer(other).mesh.key)
+      .sort();
+    return JSON.stringify(keys) === JSON.stringify(expected) && mesh.links().length === keys.length;
   });
 }
 
-function received(events: readonly PeerMeshEvent[]): string[] {
+function texts(events: readonly PeerMeshEvent[]): string[] {
   return events.flatMap((event) =>
     event.type === 'message-received' ? [`${event.nick}: ${event.text}`] : [],
   );
 }
 
-describe('PeerMesh', () => {
-  it('three peers form a full mesh from two dials, and room messages reach everyone once', () => {
-    const network = new TestingNetwork({ seed: 7, peerOptions: FAST });
-    for (const name of ['ann', 'bob', 'cid']) network.addPeer(name);
-    network.connect('ann', 'bob');
-    network.connect('cid', 'ann');
-    network.runUntil(() => fullMesh(network, ['ann', 'bob', 'cid']), 10_000);
-    network.act('bob', (mesh, now) => mesh.say('lobby', 'hello all', now));
-    network.runFor(100);
-    expect(received(network.peer('ann').events)).toEqual(['bob: hello all']);
-    expect(received(network.peer('cid').events)).toEqual(['bob: hello all']);
-    expect(received(network.peer('bob').events)).toEqual([]);
+function ofType<Type extends PeerMeshEvent['type']>(
+  events: readonly PeerMeshEvent[],
+  type: Type,
+): Extract<PeerMeshEvent, { type: Type }>[] {
+  return events.filter(
+    (event): event is Extract<PeerMeshEvent, { type: Type }> => event.type === type,
+  );
+}
+
+function network(names: readonly string[], seed = 1): TestingNetwork {
+  const net = new TestingNetwork({ seed, peerOptions: FAST });
+  for (const name of names) net.addPeer(name);
+  return net;
+}
+
+describe('PeerMesh: forming the mesh', () => {
+  it('peers that each dial one other end up fully meshed, one link per pair (6 peers, 5 seeds)', () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const net = network(names, seed);
+      for (let index = 1; index < names.length; index++) {
+        net.connect(names[index]!, names[index - 1]!);
+      }
+      net.runUntil(() => fullMesh(net, names), 10_000);
+      // And it stays so: keepalives keep idle links up, nothing is dropped or dialled again.
+      net.runFor(10_000);
+      expect(fullMesh(net, names)).toBe(true);
+      for (const name of names) {
+        const events = net.peer(name).events;
+        expect(ofType(events, 'peer-disconnected')).toEqual([]);
+        expect(ofType(events, 'peer-connected')).toHaveLength(names.length - 1);
+      }
+    }
+  });
+
+  it('two peers that dial each other at once keep the same single link on both sides', () => {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const net = network(['ann', 'bob'], seed);
+      net.connect('ann', 'bob');
+      net.connect('bob', 'ann');
+      net.runUntil(() => fullMesh(net, ['ann', 'bob']), 5_000);
+      net.runFor(5_000);
+      expect(fullMesh(net, ['ann', 'bob'])).toBe(true);
+      for (const name of ['ann', 'bob']) {
+        expect(ofType(net.peer(name).events, 'peer-connected')).toHaveLength(1);
+        expect(ofType(net.peer(name).events, 'peer-disconnected')).toEqual([]);
+      }
+      // The link kept is the one the peer with the lower key dialled.
+      const [low] = ['ann', 'bob'].sort((x, y) =>
+        net.peer(x).mesh.key < net.peer(y).mesh.key ? -1 : 1,
+      );
+      const kept = net.peer(low!).mesh.peers()[0]!;
+      expect(kept.incoming).toBe(false);
+    }
+  });
+
+  it('tells of a dial to itself, and does not dial that address again', () => {
+    const net = network(['ann', 'bob']);
+    const ann = net.peer('ann');
+    net.act('ann', (mesh, now) => mesh.connect(ann.host, ann.port, now));
+    net.runFor(1_000);
+    const failed = ofType(ann.events, 'link-failed').filter((event) => !event.incoming);
+    expect(failed.map((event) => event.message)).toEqual(['that address is this peer itself']);
+    // Told of that address by another peer, it does not dial it.
+    net.connect('bob', 'ann');
+    net.runUntil(() => fullMesh(net, ['ann', 'bob']));
+    net.runFor(5_000);
+    expect(ofType(ann.events, 'link-failed').filter((event) => !event.incoming)).toHaveLength(1);
+    expect(ann.mesh.peers().map((peer) => peer.nick)).toEqual(['bob']);
+  });
+
+  it('refuses a peer whose key is not the one expected, and says which', () => {
+    const net = network(['ann', 'bob']);
+    const bob = net.peer('bob');
+    const wrong = nodeCryptoProvider.generateX25519KeyPair().publicKey;
+    net.act('ann', (mesh, now) => mesh.connect(bob.host, bob.port, now, { key: wrong }));
+    net.runFor(1_000);
+    expect(ofType(net.peer('ann').events, 'peer-key-rejected')).toEqual([
+      {
+        type: 'peer-key-rejected',
+        host: bob.host,
+        port: bob.port,
+        expected: toHex(wrong),
+        actual: bob.mesh.key,
+      },
+    ]);
+    expect(connected(net, 'ann')).toEqual([]);
+  });
+
+  it('a dial to an address where nothing listens fails with link-failed', () => {
+    const net = network(['ann']);
+    net.act('ann', (mesh, now) => mesh.connect('10.9.9.9', 7000, now));
+    net.runFor(1_000);
+    expect(ofType(net.peer('ann').events, 'link-failed')).toMatchObject([
+      { incoming: false, host: '10.9.9.9', port: 7000, message: 'connection reset' },
+    ]);
+  });
+
+  it('refuses a side that is not a peer (a chat client or server), naming the cause', () => {
+    const mesh = new PeerMesh({
+      now: 0,
+      staticKeyPair: nodeCryptoProvider.generateX25519KeyPair(),
+      nick: 'ann',
+    });
+    const link = mesh.accept(0, { host: '10.0.0.2' })!;
+    const client = new StreamChannel({
+      initiator: true,
+      now: 0,
+      staticKeyPair: nodeCryptoProvider.generateX25519KeyPair(),
+      capabilities: ['chat'],
+    });
+    for (let round = 0; round < 4; round++) {
+      for (let data = client.pollTransmit(); data !== undefined; data = client.pollTransmit()) {
+        mesh.receive(link, data, 0);
+      }
+      for (let data = mesh.pollTransmit(link); data !== undefined; data = mesh.pollTransmit(link)) {
+        client.receive(data, 0);
+      }
+    }
+    const events: PeerMeshEvent[] = [];
+    for (let event = mesh.nextEvent(); event !== undefined; event = mesh.nextEvent()) {
+      events.push(event);
+    }
+    expect(events).toMatchObject([{ type: 'link-failed', incoming: true }]);
+    expect((events[0] as { message: string }).message).toMatch(/not a lanchat peer/);
+    expect(mesh.nextAction()).toEqual({ type: 'close', link, graceful: false });
+  });
+
+  it('refuses incoming handshakes past maxHandshakes', () => {
+    const mesh = new PeerMesh({
+      now: 0,
+      staticKeyPair: nodeCryptoProvider.generateX25519KeyPair(),
+      nick: 'ann',
+      maxHandshakes: 2,
+    });
+    expect(mesh.accept(0, { host: 'x' })).toBe(1);
+    expect(mesh.accept(0, { host: 'x' })).toBe(2);
+    expect(mesh.accept(0, { host: 'x' })).toBeUndefined();
+    // A handshake that never finishes ends at its deadline, and makes room.
+    mesh.handleTimeout(mesh.pollTimeout()!);
+    const closes = [mesh.nextAction(), mesh.nextAction()];
+    expect(closes).toEqual([
+      { type: 'close', link: 1, graceful: false },
+      { type: 'close', link: 2, graceful: false },
+    ]);
+    mesh.linkClosed(1, 10_000);
+    mesh.linkClosed(2, 10_000);
+    expect(mesh.links()).toEqual([]);
+    expect(mesh.accept(10_000, { host: 'x' })).toBe(3);
+  });
+});
+
+describe('PeerMesh: messages', () => {
+  it('room messages reach every member once; private messages only their peer', () => {
+    const names = ['ann', 'bob', 'cid', 'dan'];
+    const net = network(names);
+    net.connect('bob', 'ann');
+    net.connect('cid', 'ann');
+    net.connect('dan', 'cid');
+    net.runUntil(() => fullMesh(net, names), 10_000);
+    net.act('cid', (mesh, now) => mesh.join('games', now));
+    net.act('dan', (mesh, now) => mesh.join('#games', now));
+    net.runFor(100);
+    expect(
+      net
+        .peer('ann')
+        .mesh.members('games')
+        .map((peer) => peer.nick)
+        .sort(),
+    ).toEqual(['cid', 'dan']);
+    net.act('ann', (mesh, now) => mesh.say('lobby', 'hi everyone', now));
+    net.act('dan', (mesh, now) => mesh.say('games', 'chess?', now));
+    net.act('bob', (mesh, now) => mesh.sendPrivate('CID', 'psst', now));
+    net.runFor(100);
+    expect(texts(net.peer('bob').events)).toEqual(['ann: hi everyone']);
+    // No order holds between two senders.
+    expect(texts(net.peer('cid').events).sort()).toEqual(['ann: hi everyone', 'dan: chess?']);
+    expect(texts(net.peer('dan').events)).toEqual(['ann: hi everyone']);
+    expect(ofType(net.peer('cid').events, 'private-message-received')).toMatchObject([
+      { nick: 'bob', text: 'psst' },
+    ]);
+    expect(ofType(net.peer('ann').events, 'private-message-received')).toEqual([]);
+    // Acknowledged: nothing waits.
+    for (const name of names) {
+      expect(
+        net
+          .peer(name)
+          .mesh.peers()
+          .every((peer) => peer.unacknowledged === 0),
+      ).toBe(true);
+    }
+  });
+
+  it('messages whose acknowledgements were lost are sent again on the next link and delivered once', () => {
+    const net = network(['ann', 'bob']);
+    net.connect('ann', 'bob');
+    net.runUntil(() => fullMesh(net, ['ann', 'bob']));
+    // Bob still hears Ann, but nothing of Bob's reaches Ann: no acknowledgement, no keepalive.
+    net.cut('bob', 'ann');
+    for (const text of ['one', 'two', 'three']) {
+      net.act('ann', (mesh, now) => mesh.say('lobby', text, now));
+    }
+    net.runFor(50);
+    expect(texts(net.peer('bob').events)).toEqual(['ann: one', 'ann: two', 'ann: three']);
+    expect(net.peer('ann').mesh.peers()[0]!.unacknowledged).toBe(3);
+    // Ann gives the silent link up, both sides dial again, and Ann sends the three again.
+    net.runUntil(
+      () =>
+        ofType(net.peer('ann').events, 'peer-connected').length === 2 &&
+        net.peer('ann').mesh.peers()[0]!.unacknowledged === 0,
+      20_000,
+    );
+    net.act('ann', (mesh, now) => mesh.say('lobby', 'four', now));
+    net.runFor(100);
+    expect(texts(net.peer('bob').events)).toEqual([
+      'ann: one',
+      'ann: two',
+      'ann: three',
+      'ann: four',
+    ]);
+    const ids = ofType(net.peer('bob').events, 'message-received').map((event) => event.id);
+    expect(new Set(ids).size).toBe(4);
+  });
+
+  it('a restarted peer (a new epoch) gets what was said while it was down', () => {
+    const net = network(['ann', 'bob', 'cid']);
+    net.connect('bob', 'ann');
+    net.connect('cid', 'ann');
+    net.runUntil(() => fullMesh(net, ['ann', 'bob', 'cid']));
+    net.kill('cid');
+    net.runUntil(() => connected(net, 'ann').length === 1 && connected(net, 'bob').length === 1);
+    const lost = ofType(net.peer('ann').events, 'peer-disconnected');
+    expect(lost).toMatchObject([{ nick: 'cid', reason: 'lost', redial: true }]);
+    net.act('ann', (mesh, now) => mesh.say('lobby', 'while cid was away', now));
+    net.runFor(1_000);
+    net.restart('cid');
+    net.runUntil(() => fullMesh(net, ['ann', 'bob', 'cid']), 20_000);
+    net.runFor(100);
+    expect(texts(net.peer('cid').events)).toEqual(['ann: while cid was away']);
+    // Its numbering started again, and its new messages are not taken for old ones.
+    net.act('cid', (mesh, now) => mesh.say('lobby', 'back', now));
+    net.runFor(100);
+    expect(texts(net.peer('bob').events)).toEqual(['ann: while cid was away', 'cid: back']);
+  });
+
+  it('messages to a peer that never comes back fail after the outbox timeout', () => {
+    const net = new TestingNetwork({ peerOptions: { ...FAST, outboxTimeout: 5_000 } });
+    net.addPeer('ann');
+    net.addPeer('bob');
+    net.connect('ann', 'bob');
+    net.runUntil(() => fullMesh(net, ['ann', 'bob']));
+    net.kill('bob');
+    net.runUntil(() => connected(net, 'ann').length === 0);
+    let id = '';
+    net.act('ann', (mesh, now) => {
+      id = mesh.say('lobby', 'anyone?', now);
+    });
+    net.runFor(6_000);
+    expect(ofType(net.peer('ann').events, 'message-failed')).toMatchObject([{ nick: 'bob', id }]);
+  });
+
+  it('bounds what waits for one peer: the oldest message fails first', () => {
+    const net = new TestingNetwork({ peerOptions: { ...FAST, maxOutbox: 2 } });
+    net.addPeer('ann');
+    net.addPeer('bob');
+    net.connect('ann', 'bob');
+    net.runUntil(() => fullMesh(net, ['ann', 'bob']));
+    net.cut('bob', 'ann');
+    const ids: string[] = [];
+    for (const text of ['1', '2', '3']) {
+      net.act('ann', (mesh, now) => ids.push(mesh.say('lobby', text, now)));
+    }
+    expect(ofType(net.peer('ann').events, 'message-failed').map((event) => event.id)).toEqual([
+      ids[0],
+    ]);
+  });
+
+  it('refuses bad input with typed errors and sends nothing', () => {
+    const net = network(['ann', 'bob']);
+    net.connect('ann', 'bob');
+    net.runUntil(() => fullMesh(net, ['ann', 'bob']));
+    const mesh = net.peer('ann').mesh;
+    expect(() => mesh.say('lobby', '', net.now)).toThrow(/empty/);
+    expect(() => mesh.say('nowhere', 'hi', net.now)).toThrow(/not in room/);
+    expect(() => mesh.sendPrivate('nobody', 'hi', net.now)).toThrow(/no peer is called nobody/);
+    expect(() => mesh.setNick('two words', net.now)).toThrow(/nickname/);
+    expect(() => mesh.setNick('BOB', net.now)).toThrow(/taken/);
+    expect(() => mesh.leave('lobby', net.now)).toThrow(/stays in lobby/);
+  });
+});
+
+describe('PeerMesh: nicknames', () => {
+  it('of two peers with one nickname, the one with the higher key takes another; both are told', () => {
+    for (const seed of [1, 2, 3]) {
+      const net = new TestingNetwork({ seed, peerOptions: FAST });
+      net.addPeer('p1', { nick: 'sam' });
+      net.addPeer('p2', { nick: 'sam' });
+      net.addPeer('p3', { nick: 'kim' });
+      net.connect('p1', 'p3');
+      net.connect('p2', 'p3');
+      net.runUntil(() => fullMesh(net, ['p1', 'p2', 'p3']));
+      net.runFor(100);
+      const [low, high] = ['p1', 'p2'].sort((x, y) =>
+        net.peer(x).mesh.key < net.peer(y).mesh.key ? -1 : 1,
+      ) as [string, string];
+      expect(net.peer(low).mesh.nick).toBe('sam');
+      const renamed = net.peer(high).mesh.nick;
+      expect(renamed).toBe(`sam-${net.peer(high).mesh.key.slice(0, 4)}`);
+      expect(ofType(net.peer(low).events, 'nick-conflict')).toMatchObject([
+        { nick: 'sam', kept: true, key: net.peer(high).mesh.key },
+      ]);
+      expect(ofType(net.peer(high).events, 'nick-conflict')).toMatchObject([
+        { nick: 'sam', kept: false, key: net.peer(low).mesh.key },
+      ]);
+      // Everyone else sees the new name.
+      expect(connected(net, 'p3')).toEqual(['sam', renamed].sort());
+      expect(ofType(net.peer('p3').events, 'nick-changed')).toMatchObject([
+        { old: 'sam', nick: renamed, self: false },
+      ]);
+    }
+  });
+
+  it('a nickname change reaches every peer', () => {
+    const net = network(['ann', 'bob', 'cid']);
+    net.connect('bob', 'ann');
+    net.connect('cid', 'bob');
+    net.runUntil(() => fullMesh(net, ['ann', 'bob', 'cid']));
+    net.act('ann', (mesh, now) => mesh.setNick('anna', now));
+    net.runFor(100);
+    for (const name of ['bob', 'cid']) {
+      expect(ofType(net.peer(name).events, 'nick-changed')).toMatchObject([
+        { old: 'ann', nick: 'anna', self: false },
+      ]);
+    }
+    net.act('bob', (mesh, now) => mesh.sendPrivate('anna', 'hi anna', now));
+    net.runFor(100);
+    expect(ofType(net.peer('ann').events, 'private-message-received')).toMatchObject([
+      { nick: 'bob', text: 'hi anna' },
+    ]);
+  });
+});
+
+describe('PeerMesh: leaving, hanging up, partitions', () => {
+  it('a peer that leaves is reported as left and not dialled again, even when others tell of it', () => {
+    const names = ['ann', 'bob', 'cid'];
+    const net = network(names);
+    net.connect('bob', 'ann');
+    net.connect('cid', 'ann');
+    net.runUntil(() => fullMesh(net, names));
+    net.act('cid', (mesh, now) => {
+      mesh.disconnect(now);
+    });
+    net.runFor(10_000);
+    for (const name of ['ann', 'bob']) {
+      expect(ofType(net.peer(name).events, 'peer-disconnected')).toMatchObject([
+        { nick: 'cid', reason: 'left', redial: false },
+      ]);
+      expect(connected(net, name)).toHaveLength(1);
+    }
+    expect(net.peer('cid').mesh.links()).toEqual([]);
+    expect(net.peer('cid').mesh.left).toBe(true);
+    // Back by its own choice: it dials one peer and the mesh is whole again.
+    net.connect('cid', 'bob');
+    net.runUntil(() => fullMesh(net, names), 10_000);
+  });
+
+  it('hanging up on one peer ends that pair alone, and neither side dials the other again', () => {
+    const names = ['ann', 'bob', 'cid'];
+    const net = network(names);
+    net.connect('bob', 'ann');
+    net.connect('cid', 'ann');
+    net.runUntil(() => fullMesh(net, names));
+    net.act('ann', (mesh, now) => {
+      mesh.disconnect(now, 'bob');
+    });
+    net.runFor(20_000);
+    expect(connected(net, 'ann')).toEqual(['cid']);
+    expect(connected(net, 'bob')).toEqual(['cid']);
+    expect(connected(net, 'cid')).toEqual(['ann', 'bob']);
+    expect(ofType(net.peer('bob').events, 'peer-disconnected')).toMatchObject([
+      { nick: 'ann', reason: 'hung-up', redial: false },
+    ]);
+    // An explicit dial brings them together again.
+    net.connect('bob', 'ann');
+    net.runUntil(() => fullMesh(net, names), 10_000);
+  });
+
+  it('8 peers split in two halves keep chatting inside each half, and heal into one mesh', () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const net = network(names, 3);
+    for (let index = 1; index < names.length; index++) net.connect(names[index]!, 'a');
+    net.runUntil(() => fullMesh(net, names), 10_000);
+    const left = names.slice(0, 4);
+    const right = names.slice(4);
+    net.partition(left, right);
+    net.runUntil(() => fullMesh(net, left) && fullMesh(net, right), 20_000);
+    for (const name of names) {
+      expect(ofType(net.peer(name).events, 'peer-disconnected')).toHaveLength(4);
+    }
+    net.act('a', (mesh, now) => mesh.say('lobby', 'left side', now));
+    net.act('h', (mesh, now) => mesh.say('lobby', 'right side', now));
+    net.runFor(200);
+    expect(texts(net.peer('b').events)).toEqual(['a: left side']);
+    expect(texts(net.peer('e').events)).toEqual(['h: right side']);
+    net.heal();
+    net.runUntil(() => fullMesh(net, names), 30_000);
+    net.runFor(200);
+    // What was said during the split reached the other side once healed.
+    expect(texts(net.peer('e').events).sort()).toEqual(['a: left side', 'h: right side']);
+    expect(texts(net.peer('b').events).sort()).toEqual(['a: left side', 'h: right side']);
+  });
+
+  it('a peer given up after redialGiveUp is no longer dialled', () => {
+    const net = new TestingNetwork({ peerOptions: { ...FAST, redialGiveUp: 5_000 } });
+    net.addPeer('ann');
+    net.addPeer('bob');
+    net.connect('ann', 'bob');
+    net.runUntil(() => fullMesh(net, ['ann', 'bob']));
+    net.kill('bob');
+    net.runUntil(() => ofType(net.peer('ann').events, 'peer-given-up').length === 1, 20_000);
+    const dials = net.peer('ann').events.length;
+    net.runFor(60_000);
+    expect(net.peer('ann').events.length).toBe(dials);
+    expect(net.peer('ann').mesh.peers()[0]!.status).toBe('away');
+  });
+});
+
+describe('PeerMesh: properties', () => {
+  it('whatever peers join, leave, crash and split, once all are back and healed the mesh is full and every message said while it was full reached every peer once', () => {
+    const step = fc.oneof(
+      fc.record({ type: fc.constant('kill' as const), peer: fc.nat(9) }),
+      fc.record({ type: fc.constant('restart' as const), peer: fc.nat(9) }),
+      fc.record({
+        type: fc.constant('partition' as const),
+        split: fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }),
+      }),
+      fc.record({ type: fc.constant('heal' as const) }),
+      fc.record({ type: fc.constant('wait' as const), ms: fc.integer({ min: 10, max: 5_000 }) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 5, max: 10 }),
+        fc.array(step, { maxLength: 8 }),
+        fc.nat(1000),
+        (count, steps, seed) => {
+          const names = Array.from({ length: count }, (_, index) => `p${index}`);
+          const net = network(names, seed + 1);
+          for (let index = 1; index < count; index++) {
+            net.connect(names[index]!, names[Math.floor(index / 2)]!);
+          }
+          net.runUntil(() => fullMesh(net, names), 20_000);
+          for (const action of steps) {
+            switch (action.type) {
+              case 'kill':
+                net.kill(names[action.peer % count]!);
+                break;
+              case 'restart': {
+                const name = names[action.peer % count]!;
+                if (!net.peer(name).running) net.restart(name);
+                break;
+              }
+              case 'partition':
+                net.partition(names.filter((_, index) => action.split[index]));
+                break;
+              case 'heal':
+                net.heal();
+                break;
+              case 'wait':
+                net.runFor(action.ms);
+                break;
+            }
+          }
+          net.heal();
+          for (const name of names) if (!net.peer(name).running) net.restart(name);
+          // A restarted peer is dialled by those that knew it; it knows no one itself. Links cut
+          // by a partition are noticed only when their dead timeout runs out.
+          net.runFor(FAST.deadTimeout + 1_000);
+          net.runUntil(() => fullMesh(net, names), 120_000);
+          for (const name of names) {
+            net.act(name, (mesh, now) => mesh.say('lobby', `from ${name}`, now));
+          }
+          const heard = (name: string): string[] =>
+            texts(net.peer(name).events)
+              .filter((text) => text.includes(': from '))
+              .sort();
+          const expected = (name: string): string[] =>
+            names
+              .filter((other) => other !== name)
+              .map((other) => `${other}: from ${other}`)
+              .sort();
+          net.runUntil(
+            () =>
+              names.every((name) => JSON.stringify(heard(name)) === JSON.stringify(expected(name))),
+            30_000,
+          );
+          // Once: nothing more comes.
+          net.runFor(5_000);
+          for (const name of names) expect(heard(name)).toEqual(expected(name));
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });

@@ -170,7 +170,11 @@ export type PeerMeshEvent =
       /** Whether it will be dialled again. */
       readonly redial: boolean;
     })
-  | (PeerTag & { readonly type: 'redial-scheduled'; readonly attempt: number; readonly delay: number })
+  | (PeerTag & {
+      readonly type: 'redial-scheduled';
+      readonly attempt: number;
+      readonly delay: number;
+    })
   | (PeerTag & { readonly type: 'peer-given-up' })
   | (PeerTag & {
       readonly type: 'peer-discovered';
@@ -395,7 +399,11 @@ export class PeerMesh {
       options.redialInitialDelay,
       DEFAULT_REDIAL_INITIAL_DELAY,
     );
-    this.#redialMaxDelay = limit('redialMaxDelay', options.redialMaxDelay, DEFAULT_REDIAL_MAX_DELAY);
+    this.#redialMaxDelay = limit(
+      'redialMaxDelay',
+      options.redialMaxDelay,
+      DEFAULT_REDIAL_MAX_DELAY,
+    );
     this.#redialGiveUp = limit('redialGiveUp', options.redialGiveUp, DEFAULT_REDIAL_GIVE_UP);
     this.#dialHeadStart = limit('dialHeadStart', options.dialHeadStart, DEFAULT_DIAL_HEAD_START, 0);
     this.#maxPeers = checkLimit('maxPeers', options.maxPeers, DEFAULT_MAX_PEERS, 1, 100_000);
@@ -1004,7 +1012,8 @@ export class PeerMesh {
 
   #handleMessage(link: Link, message: PeerMessage, now: number): void {
     const peer = link.peer;
-    if (peer === undefined) throw new MalformedSessionMessageError('a message came before the handshake');
+    if (peer === undefined)
+      throw new MalformedSessionMessageError('a message came before the handshake');
     if (link.state === 'identified' && message.type !== 'hello' && message.type !== 'bye') {
       throw new MalformedSessionMessageError(`the peer sent "${message.type}" before "hello"`);
     }
@@ -1360,7 +1369,12 @@ export class PeerMesh {
       byeReason === 'leaving' ? 'left' : byeReason === 'hang-up' ? 'hung-up' : reason;
     for (const [transfer, hex] of this.#transfers) {
       if (hex === peer.hex) {
-        this.#events.push({ type: 'transfer-interrupted', key: peer.hex, nick: peer.nick, transfer });
+        this.#events.push({
+          type: 'transfer-interrupted',
+          key: peer.hex,
+          nick: peer.nick,
+          transfer,
+        });
       }
     }
     const redial = this.#scheduleRedial(peer, now, false);
@@ -1419,7 +1433,13 @@ export class PeerMesh {
   }
 
   #failMessage(peer: Peer, entry: OutboxEntry, message: string): void {
-    this.#events.push({ type: 'message-failed', key: peer.hex, nick: peer.nick, id: entry.id, message });
+    this.#events.push({
+      type: 'message-failed',
+      key: peer.hex,
+      nick: peer.nick,
+      id: entry.id,
+      message,
+    });
   }
 
   #post(peer: Peer, entry: OutboxEntry): void {

@@ -219,4 +219,3 @@ export function decodeMessage(
   checkFields(schemas[type]!, value, () => `the ${from}'s "${type}" message`, 'type');
   return value;
 }
-

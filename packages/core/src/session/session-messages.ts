@@ -14,12 +14,7 @@ import {
   optional,
   required,
 } from './message-schema.js';
-import {
-  MAX_STRING_FIELD,
-  ROOM_MESSAGE_KIND,
-  decodeRoomMessage,
-  encodeRoomMessage,
-} from './room-message.js';
+import { ROOM_MESSAGE_KIND, decodeRoomMessage, encodeRoomMessage } from './room-message.js';
 
 export { ROOM_MESSAGE_HEADER_LENGTH, ROOM_MESSAGE_KIND } from './room-message.js';
 

@@ -29,8 +29,4 @@ export {
 } from './testing-errors.js';
 export { SeededRandom } from './random.js';
 export { VirtualClock } from './virtual-clock.js';
-export {
-  TestingNetwork,
-  type TestingNetworkOptions,
-  type TestingPeer,
-} from './testing-network.js';
+export { TestingNetwork, type TestingNetworkOptions, type TestingPeer } from './testing-network.js';

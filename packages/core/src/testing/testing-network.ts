@@ -5,11 +5,7 @@
  */
 
 import { InvalidArgumentError } from '../errors/lanchat-error.js';
-import {
-  PeerMesh,
-  type PeerMeshEvent,
-  type PeerMeshOptions,
-} from '../mesh/peer-mesh.js';
+import { PeerMesh, type PeerMeshEvent, type PeerMeshOptions } from '../mesh/peer-mesh.js';
 import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
 import { SeededRandom } from './random.js';
 import { ConditionNotMetError } from './testing-errors.js';
@@ -109,7 +105,10 @@ export class TestingNetwork {
    *
    * @throws `InvalidArgumentError` for a name used already.
    */
-  addPeer(name: string, options: Partial<Omit<PeerMeshOptions, 'now' | 'staticKeyPair'>> = {}): TestingPeer {
+  addPeer(
+    name: string,
+    options: Partial<Omit<PeerMeshOptions, 'now' | 'staticKeyPair'>> = {},
+  ): TestingPeer {
     if (this.#peers.has(name)) throw new InvalidArgumentError(`a peer is called ${name} already`);
     const privateKey = this.#random.nextBytes(32);
     const keyPair = { privateKey, publicKey: nodeCryptoProvider.x25519PublicKey(privateKey) };
@@ -202,6 +201,17 @@ export class TestingNetwork {
           end.blackholed = true;
         }
       }
+    }
+  }
+
+  /**
+   * Makes every connection open between two peers silent one way: what `from` sends to `to` is
+   * lost from now on (acknowledgements that never come back, say). New connections are not cut.
+   */
+  cut(from: string, to: string): void {
+    const target = this.#get(to);
+    for (const end of this.#get(from).ends.values()) {
+      if (end.other?.peer === target) end.blackholed = true;
     }
   }
 
@@ -334,7 +344,11 @@ export class TestingNetwork {
 
   #transmit(end: End): void {
     const mesh = end.peer.mesh;
-    for (let data = mesh.pollTransmit(end.link); data !== undefined; data = mesh.pollTransmit(end.link)) {
+    for (
+      let data = mesh.pollTransmit(end.link);
+      data !== undefined;
+      data = mesh.pollTransmit(end.link)
+    ) {
       if (end.finished || end.other === undefined || end.blackholed) continue;
       this.#schedule(end, 'data', data.slice());
     }
