@@ -9,32 +9,20 @@ import {
   ChatClient,
   type ChatClientOptions,
   type ClientEvent,
-  InvalidArgumentError,
   InvalidStateError,
   type LoginDetails,
   type Presence,
   type TransferOffer,
-  type TransferSetEvent,
   type TransferSummary,
-  TransferSet,
   checkLimit,
   checkNickname,
   constantTimeEqual,
-  nodeCryptoProvider,
 } from '@lanchat/core';
 import { DEFAULT_PORT, WRITE_BATCH_BYTES } from './chat-tcp-server.js';
 import { type ClientLink, type ClientTransport, tcpClientTransport } from './client-link.js';
-import {
-  type SourceFile,
-  type TargetFile,
-  discardTarget,
-  finishTarget,
-  BlockReader,
-  WRITE_BLOCK_BYTES,
-  openSource,
-  prepareTarget,
-  writeAt,
-} from './file-store.js';
+import { type FileEvent, TransferFiles } from './transfer-files.js';
+
+export type { FileEvent } from './transfer-files.js';
 
 /** How the client reconnects after losing its connection. */
 export interface ReconnectOptions {
@@ -94,21 +82,6 @@ export interface ClientStoppedEvent {
   readonly reason: string;
 }
 
-/** A file being received: its temporary file and the writes in progress. */
-interface Target {
-  readonly file: TargetFile;
-  /** Settles once every write issued (and a truncation) has. */
-  writes: Promise<void>;
-  /** What new writes wait for: a truncation after a restart. */
-  barrier: Promise<void>;
-  /** Writes issued, in offset order, until reported. */
-  pending: { readonly end: number; done: boolean }[];
-  /** Counts restarts, so that writes of an earlier pass are not reported. */
-  pass: number;
-  /** Received chunks that follow each other, gathered into one write at the end of the turn. */
-  batch: { offset: number; end: number; readonly chunks: Uint8Array[] } | undefined;
-}
-
 /** The session's transfer events, which the client handles itself (see {@link FileEvent}). */
 export type SessionTransferEvent = Extract<
   ClientEvent,
@@ -117,18 +90,6 @@ export type SessionTransferEvent = Extract<
       'transfer-offered' | 'transfer-message' | 'transfer-offer-failed' | 'transfer-interrupted';
   }
 >;
-
-/**
- * What the client reports of file transfers: offers, acceptance, progress, interruptions,
- * restarts, the end (`transfer-completed` with the saved file's `path` when it came in) and
- * failures. The reading and writing of files are done inside.
- */
-export type FileEvent =
-  | Exclude<
-      TransferSetEvent,
-      { type: 'read-requested' | 'data-received' | 'transfer-verified' | 'transfer-completed' }
-    >
-  | (Extract<TransferSetEvent, { type: 'transfer-completed' }> & { readonly path?: string });
 
 /** What a {@link ChatTcpClient} reports: the session's events, file events, the connection's. */
 export type TcpClientEvent =
@@ -209,13 +170,7 @@ export class ChatTcpClient {
   /** The nickname and rooms to restore after a reconnection. */
   #nick: string | undefined;
   #rooms: readonly string[] = [];
-  readonly #transfers = new TransferSet({
-    randomBytes: (length) => nodeCryptoProvider.randomBytes(length),
-  });
-  /** Files being sent, by transfer id. */
-  readonly #sources = new Map<string, SourceFile & { readonly reader: BlockReader }>();
-  /** Files being received, by transfer id. */
-  readonly #targets = new Map<string, Target>();
+  readonly #transfers: TransferFiles;
   #stoppedPromise: Promise<void>;
   #resolveStopped: () => void = () => undefined;
   readonly #onAbort = (): void => {
@@ -240,6 +195,16 @@ export class ChatTcpClient {
             maxDelay: checkLimit('maxDelay', reconnect?.maxDelay, 15_000, 1, 3_600_000),
             maxAttempts: reconnect?.maxAttempts ?? Infinity,
           };
+    this.#transfers = new TransferFiles({
+      emit: (event) => {
+        this.#emit(event);
+      },
+      changed: () => {
+        this.#afterTransferCall();
+      },
+      ...(options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize }),
+      ...(options.reserveBytes === undefined ? {} : { reserveBytes: options.reserveBytes }),
+    });
     this.#stoppedPromise = new Promise((resolve) => {
       this.#resolveStopped = resolve;
     });
@@ -360,23 +325,9 @@ export class ChatTcpClient {
     if (this.#stopped) throw new InvalidStateError('the client has stopped');
     // A bad nickname is refused now, not when the offer goes out.
     checkNickname(to);
-    const source = await openSource(path, options.name);
-    try {
-      const transfer = this.#transfers.offer(
-        to,
-        { name: source.name, size: source.size, sha256: source.sha256, md5: source.md5 },
-        Date.now(),
-      );
-      this.#sources.set(transfer, {
-        ...source,
-        reader: new BlockReader(source.handle, source.size),
-      });
-      this.#afterTransferCall();
-      return transfer;
-    } catch (error) {
-      await source.handle.close();
-      throw error;
-    }
+    const transfer = await this.#transfers.sendFile(to, path, options.name);
+    this.#afterTransferCall();
+    return transfer;
   }
 
   /**
@@ -392,48 +343,20 @@ export class ChatTcpClient {
     transfer: string,
     directory: string,
   ): Promise<{ name: string } | { refused: string }> {
-    const summary = this.#transfers.list().find((entry) => entry.transfer === transfer);
-    if (summary?.direction !== 'incoming' || summary.state !== 'offered') {
-      throw new InvalidArgumentError(`no file offer ${transfer} is waiting`);
-    }
-    const offer = this.#transfers.offerOf(transfer);
-    const prepared = await prepareTarget(offer, directory, {
-      ...(this.#options.maxFileSize === undefined ? {} : { maxSize: this.#options.maxFileSize }),
-      reserveBytes: this.#options.reserveBytes ?? 64 * 1024 * 1024,
-    });
-    if ('code' in prepared) {
-      this.#transfers.reject(transfer, Date.now(), prepared.code, prepared.message);
-      this.#afterTransferCall();
-      return { refused: prepared.code };
-    }
-    this.#targets.set(transfer, {
-      file: prepared,
-      writes: Promise.resolve(),
-      barrier: Promise.resolve(),
-      pending: [],
-      pass: 0,
-      batch: undefined,
-    });
-    try {
-      this.#transfers.accept(transfer, Date.now());
-    } catch (error) {
-      this.#targets.delete(transfer);
-      await discardTarget(prepared);
-      throw error;
-    }
+    const result = await this.#transfers.acceptFile(transfer, directory);
     this.#afterTransferCall();
-    return { name: prepared.name };
+    return result;
   }
 
   /** Refuses an offered file. */
   rejectFile(transfer: string, message = 'the receiver declined the file'): void {
-    this.#transfers.reject(transfer, Date.now(), 'rejected', message);
+    this.#transfers.reject(transfer, message);
     this.#afterTransferCall();
   }
 
   /** Stops a transfer either way; the other side is told. */
   cancelTransfer(transfer: string): void {
-    this.#transfers.cancel(transfer, Date.now());
+    this.#transfers.cancel(transfer);
     this.#afterTransferCall();
   }
 
@@ -449,11 +372,7 @@ export class ChatTcpClient {
       return this.#stoppedPromise;
     }
     const now = Date.now();
-    for (const transfer of this.#transfers.list()) {
-      if (transfer.state !== 'done' && transfer.state !== 'failed') {
-        this.#transfers.cancel(transfer.transfer, now, 'the other side left');
-      }
-    }
+    this.#transfers.cancelAll('the other side left');
     this.#pumpTransfers(session, now);
     session.bye(now, reason);
     this.#flush();
@@ -638,179 +557,7 @@ export class ChatTcpClient {
 
   /** Handles the transfers' events: file reads and writes inside, the rest to the application. */
   #emitTransferEvents(): void {
-    for (
-      let event = this.#transfers.nextEvent();
-      event !== undefined;
-      event = this.#transfers.nextEvent()
-    ) {
-      switch (event.type) {
-        case 'read-requested':
-          this.#read(event.transfer, event.offset, event.length);
-          break;
-        case 'data-received':
-          this.#write(event.transfer, event.offset, event.bytes);
-          break;
-        case 'transfer-verified':
-          this.#save(event.transfer);
-          break;
-        case 'transfer-restarted':
-          this.#restartTarget(event.transfer);
-          this.#emit(event);
-          break;
-        case 'transfer-completed':
-          if (event.direction === 'outgoing') {
-            this.#closeSource(event.transfer);
-            this.#emit(event);
-          }
-          // An incoming file is reported once saved (#save).
-          break;
-        case 'transfer-failed':
-          this.#closeSource(event.transfer);
-          this.#dropTarget(event.transfer);
-          this.#emit(event);
-          break;
-        default:
-          this.#emit(event);
-          break;
-      }
-    }
-    this.#writeBatches();
-  }
-
-  #read(transfer: string, offset: number, length: number): void {
-    const source = this.#sources.get(transfer);
-    if (source === undefined) return;
-    source.reader.read(offset, length).then(
-      (bytes) => {
-        this.#transfers.supply(transfer, offset, bytes, Date.now());
-        this.#afterTransferCall();
-      },
-      (error: unknown) => {
-        this.#transfers.readFailed(transfer, (error as Error).message, Date.now());
-        this.#afterTransferCall();
-      },
-    );
-  }
-
-  /**
-   * Takes received bytes: they join the turn's batch if they follow it, and the batch is written
-   * at the end of the turn ({@link #writeBatches}), or before if these do not follow it or it is
-   * full.
-   */
-  #write(transfer: string, offset: number, bytes: Uint8Array): void {
-    const target = this.#targets.get(transfer);
-    if (target === undefined) return;
-    const batch = target.batch;
-    if (
-      batch !== undefined &&
-      batch.end === offset &&
-      batch.end - batch.offset + bytes.length <= WRITE_BLOCK_BYTES
-    ) {
-      batch.chunks.push(bytes);
-      batch.end += bytes.length;
-      return;
-    }
-    if (batch !== undefined) this.#writeBatch(transfer, target);
-    target.batch = { offset, end: offset + bytes.length, chunks: [bytes] };
-  }
-
-  /** Writes every batch gathered this turn. */
-  #writeBatches(): void {
-    for (const [transfer, target] of this.#targets) {
-      if (target.batch !== undefined) this.#writeBatch(transfer, target);
-    }
-  }
-
-  #writeBatch(transfer: string, target: Target): void {
-    const batch = target.batch!;
-    target.batch = undefined;
-    // Batches go to the file at once, several at a time (a disk, or the page cache, takes them
-    // in parallel); their ends are reported in order, as the bytes before them are written, and
-    // each report opens credit for the sender.
-    const entry = { end: batch.end, done: false };
-    target.pending.push(entry);
-    const pass = target.pass;
-    const written = target.barrier
-      .then(() => writeAt(target.file.handle, batch.chunks, batch.offset))
-      .then(
-        () => {
-          if (this.#targets.get(transfer) !== target || target.pass !== pass) return;
-          entry.done = true;
-          let end: number | undefined;
-          while (target.pending[0]?.done === true) end = target.pending.shift()!.end;
-          if (end !== undefined) this.#transfers.written(transfer, end, Date.now());
-          this.#afterTransferCall();
-        },
-        (error: unknown) => {
-          if (this.#targets.get(transfer) !== target) return;
-          this.#transfers.saveFailed(transfer, (error as Error).message, Date.now());
-          this.#afterTransferCall();
-        },
-      );
-    target.writes = Promise.all([target.writes, written]).then(() => undefined);
-  }
-
-  #save(transfer: string): void {
-    const target = this.#targets.get(transfer);
-    if (target === undefined) return;
-    target.writes = target.writes.then(async () => {
-      try {
-        const path = await finishTarget(target.file);
-        this.#targets.delete(transfer);
-        this.#transfers.saved(transfer, Date.now());
-        const summary = this.#transfers.list().find((entry) => entry.transfer === transfer);
-        this.#emit({
-          type: 'transfer-completed',
-          transfer,
-          direction: 'incoming',
-          peer: summary?.peer ?? '',
-          path,
-        });
-      } catch (error) {
-        this.#transfers.saveFailed(transfer, (error as Error).message, Date.now());
-      }
-      this.#afterTransferCall();
-    });
-  }
-
-  #restartTarget(transfer: string): void {
-    const target = this.#targets.get(transfer);
-    if (target === undefined) return;
-    // The first pass is worthless: its late writes are ignored, and the file is emptied before
-    // any write of the second pass starts.
-    target.pass++;
-    target.pending = [];
-    target.batch = undefined;
-    target.writes = target.writes.then(() => target.file.handle.truncate(0));
-    target.barrier = target.writes;
-  }
-
-  #closeSource(transfer: string): void {
-    const source = this.#sources.get(transfer);
-    if (source === undefined) return;
-    this.#sources.delete(transfer);
-    void source.handle.close().catch(() => undefined);
-  }
-
-  #dropTarget(transfer: string): void {
-    const target = this.#targets.get(transfer);
-    if (target === undefined) return;
-    this.#targets.delete(transfer);
-    void target.writes.then(() => discardTarget(target.file));
-  }
-
-  /** The client stops: open files are closed, temporary files removed. */
-  #closeFiles(): Promise<void> {
-    const pending: Promise<unknown>[] = [];
-    for (const source of this.#sources.values()) {
-      pending.push(source.handle.close().catch(() => undefined));
-    }
-    this.#sources.clear();
-    for (const target of this.#targets.values()) {
-      pending.push(target.writes.then(() => discardTarget(target.file)));
-    }
-    this.#targets.clear();
-    return Promise.all(pending).then(() => undefined);
+    this.#transfers.emitEvents();
   }
 
   #checkServer(session: ChatClient, serverKey: Uint8Array): void {
@@ -946,7 +693,7 @@ export class ChatTcpClient {
       session.connectionLost();
       this.#drainEvents(session);
     }
-    const files = this.#closeFiles();
+    const files = this.#transfers.closeFiles();
     const finish = (): void => {
       void files.then(() => {
         this.#emit({ type: 'client-stopped', reason });
