@@ -68,3 +68,13 @@ export {
   type ClientTransport,
   tcpClientTransport,
 } from './client-link.js';
+export {
+  DEFAULT_PEER_PORT,
+  PeerNode,
+  type PeerListeningEvent,
+  type PeerNodeEvent,
+  type PeerNodeOptions,
+  type PeerSocketErrorEvent,
+  type PeerStoppedEvent,
+  startPeer,
+} from './peer-node.js';

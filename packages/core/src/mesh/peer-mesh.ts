@@ -312,6 +312,11 @@ interface Link {
   ackOwed: boolean;
   /** The connection under it is gone (the adapter said so). */
   socketGone: boolean;
+  /**
+   * Whether the other side's first bytes were lanchat's. An incoming link holds its own preamble
+   * back until then, so that a stranger (a browser, a port scanner) gets no lanchat byte.
+   */
+  heard: boolean;
   /** The reason this side gave in a bye, or the other side's. */
   bye: PeerByeReason | undefined;
   byeReceived: PeerByeReason | undefined;
@@ -547,6 +552,8 @@ export class PeerMesh {
     entry.lastReceived = now;
     this.#step(entry, now, () => {
       entry.channel.receive(data, now);
+      // The channel checks the preamble as its first bytes arrive, and throws on a stranger's.
+      entry.heard = true;
     });
   }
 
@@ -576,7 +583,7 @@ export class PeerMesh {
   /** The next bytes to write on link `link`, or `undefined`. */
   pollTransmit(link: number): Uint8Array | undefined {
     const entry = this.#links.get(link);
-    if (entry === undefined || entry.channel.error !== undefined) return undefined;
+    if (entry === undefined || !entry.heard || entry.channel.error !== undefined) return undefined;
     if (entry.ackOwed && entry.peer !== undefined && entry.state !== 'closed') {
       entry.ackOwed = false;
       this.#send(entry, { type: 'ack', n: entry.peer.lastN });
@@ -863,6 +870,7 @@ export class PeerMesh {
       nextPing: 0,
       ackOwed: false,
       socketGone: false,
+      heard: outgoing,
       bye: undefined,
       byeReceived: undefined,
     };
