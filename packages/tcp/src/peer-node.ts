@@ -114,9 +114,9 @@ export class PeerNode {
       1,
       600_000,
     );
-    const { listen: _listen, signal: _signal, onEvent: _onEvent, ...meshOptions } = options;
+    // The mesh takes the options it knows and ignores the adapter's own.
     this.#mesh = new PeerMesh({
-      ...meshOptions,
+      ...options,
       now: Date.now(),
       ...(port === undefined ? {} : { listenPort: port }),
     });
@@ -549,12 +549,18 @@ export class PeerNode {
       (socket) =>
         new Promise<void>((resolve) => {
           if (socket.closed) resolve();
-          else socket.once('close', () => resolve());
+          else
+            socket.once('close', () => {
+              resolve();
+            });
         }),
     );
     const serverClosed = new Promise<void>((resolve) => {
       if (this.#server === undefined || !this.#server.listening) resolve();
-      else this.#server.once('close', () => resolve());
+      else
+        this.#server.once('close', () => {
+          resolve();
+        });
     });
     void Promise.all([...closing, serverClosed, this.#files.closeFiles()]).then(() => {
       this.#emit({ type: 'peer-stopped', reason });
