@@ -9,7 +9,6 @@
 import {
   InvalidStateError,
   LanchatError,
-  toHex,
   type Presence,
   Secret,
   type UserInfo,
@@ -19,8 +18,8 @@ import {
 } from '@lanchat/core';
 import { type ChatTcpClient, type TcpClientEvent, connectChat } from '@lanchat/tcp';
 import { udpClientTransport } from '@lanchat/udp';
-import { resolve as resolvePath } from 'node:path';
 import { COMMAND_HELP, type Command, CommandError, parseCommand } from './commands.js';
+import { TransferDesk, isFileEvent } from './transfer-desk.js';
 import type { KnownHosts } from './known-hosts.js';
 
 /** What the client shows or prints: one NDJSON line each in --json mode (docs/cli.md). */
@@ -197,12 +196,6 @@ export interface TransferListEntry {
   readonly state: string;
 }
 
-/** Most transfers the app remembers; ended ones go first (the client keeps at most 64 going). */
-export const MAX_TRANSFER_RECORDS = 1_000;
-
-/** Shortest gap between two `transfer-progress` events of one transfer, in ms. */
-export const PROGRESS_INTERVAL = 250;
-
 /** Options of {@link ClientApp}. */
 export interface ClientAppOptions {
   readonly host: string;
@@ -233,24 +226,6 @@ export interface ClientAppOptions {
    * discovery): the handshake is keyed by it.
    */
   readonly udp?: { readonly serverKey: Uint8Array };
-}
-
-/** What the app remembers of a transfer, for events and `/accept`. */
-interface TransferRecord {
-  readonly direction: 'outgoing' | 'incoming';
-  peer: string;
-  readonly name: string;
-  readonly size: number;
-  readonly sha256: string;
-  readonly md5: string;
-  /** Offered to this client and not yet answered. */
-  pending: boolean;
-  /** When the bytes started (or started again) to move, and from which offset. */
-  startedAt: number;
-  startBytes: number;
-  firstStartedAt: number | undefined;
-  lastProgressAt: number;
-  ended: boolean;
 }
 
 /** Most input lines kept while the session is not logged in (connecting, reconnecting). */
@@ -286,14 +261,33 @@ export class ClientApp {
   #quitTimer: NodeJS.Timeout | undefined;
   /** At the end of input, leave only once no transfer is going or waiting. */
   #waitForTransfers = false;
-  readonly #transfers = new Map<string, TransferRecord>();
+  readonly #desk: TransferDesk;
   /** The one-shot send has been started. */
   #sendStarted = false;
-  /** Files of `/send` being hashed, not offered yet. */
-  #hashing = 0;
 
   constructor(options: ClientAppOptions) {
     this.#options = options;
+    this.#desk = new TransferDesk({
+      output: options.output,
+      endpoint: () => {
+        if (this.#client === undefined) throw new InvalidStateError('not started');
+        return this.#client;
+      },
+      downloadDir: options.downloadDir,
+      ...(options.acceptFiles === undefined ? {} : { acceptFiles: options.acceptFiles }),
+      sendFailed: () => {
+        if (this.#options.sendFile !== undefined) {
+          this.#exitCode = ExitCode.failure;
+          this.#closeReason = 'send-failed';
+        }
+      },
+      ended: (ok) => {
+        this.#oneShotDone(ok);
+      },
+      changed: () => {
+        this.#quitWhenIdle();
+      },
+    });
     this.#finished = new Promise((resolve) => {
       this.#resolveFinished = resolve;
     });
@@ -416,7 +410,7 @@ export class ClientApp {
 
   #quitWhenIdle(): void {
     if (!this.#quitRequested) return;
-    if (this.#waitForTransfers && this.#transfersGoing()) return;
+    if (this.#waitForTransfers && this.#desk.going()) return;
     if (this.#client?.online !== true) {
       // Reconnecting: input has ended, so nothing more can be said; leave now. (Before the first
       // login, wait: the login runs the waiting lines, then comes back here.)
@@ -557,37 +551,19 @@ export class ClientApp {
         client.setPresence(command.presence);
         return;
       case 'send':
-        this.#send(client, command.nick, command.path);
+        this.#desk.send(command.nick, command.path);
         return;
       case 'accept':
-        this.#accept(client, command.first, command.rest);
+        this.#desk.accept(command.first, command.rest);
         return;
-      case 'reject': {
-        const transfer = this.#findTransfer(command.transfer, true);
-        if (transfer === undefined) return;
-        client.rejectFile(transfer);
+      case 'reject':
+        this.#desk.reject(command.transfer);
         return;
-      }
-      case 'cancel': {
-        const transfer = this.#findTransfer(command.transfer, false);
-        if (transfer === undefined) return;
-        client.cancelTransfer(transfer);
+      case 'cancel':
+        this.#desk.cancel(command.transfer);
         return;
-      }
       case 'transfers':
-        this.#options.output({
-          event: 'transfers',
-          transfers: client.transfers.map((entry) => ({
-            transfer: entry.transfer,
-            id: shortId(entry.transfer),
-            direction: entry.direction,
-            peer: entry.peer,
-            name: entry.name,
-            size: entry.size,
-            bytes: entry.bytes,
-            state: entry.state,
-          })),
-        });
+        this.#desk.list();
         return;
       case 'say': {
         if (this.#chatPartner !== undefined) {
@@ -613,274 +589,6 @@ export class ClientApp {
     }
   }
 
-  /** Records a transfer, forgetting the oldest ended ones past {@link MAX_TRANSFER_RECORDS}. */
-  #remember(transfer: string, record: TransferRecord): void {
-    this.#transfers.set(transfer, record);
-    if (this.#transfers.size <= MAX_TRANSFER_RECORDS) return;
-    for (const [id, old] of this.#transfers) {
-      if (old.ended) {
-        this.#transfers.delete(id);
-        return;
-      }
-    }
-  }
-
-  /**
-   * Whether a transfer is going, or an offer of ours waits for its answer. An offer made to us
-   * and not answered does not count: with the input ended nobody can answer it (goodbye refuses
-   * it).
-   */
-  #transfersGoing(): boolean {
-    if (this.#hashing > 0) return true;
-    for (const record of this.#transfers.values()) {
-      if (!record.ended && !(record.direction === 'incoming' && record.pending)) return true;
-    }
-    return false;
-  }
-
-  #send(client: ChatTcpClient, nick: string, path: string): void {
-    const full = resolvePath(expandHome(path));
-    // Hashing a large file takes a while; its events come when it is offered.
-    const pending = client.sendFile(nick, full);
-    this.#hashing++;
-    pending.then(
-      (transfer) => {
-        this.#hashing--;
-        const summary = client.transfers.find((entry) => entry.transfer === transfer);
-        const offer = summary === undefined ? undefined : client.offerOf(transfer);
-        const record: TransferRecord = {
-          direction: 'outgoing',
-          peer: nick,
-          name: offer?.name ?? full,
-          size: offer?.size ?? 0,
-          sha256: offer === undefined ? '' : toHex(offer.sha256),
-          md5: offer === undefined ? '' : toHex(offer.md5),
-          pending: false,
-          startedAt: Date.now(),
-          startBytes: 0,
-          firstStartedAt: undefined,
-          lastProgressAt: 0,
-          ended: summary === undefined || summary.state === 'done' || summary.state === 'failed',
-        };
-        this.#remember(transfer, record);
-        this.#options.output({
-          event: 'transfer-sending',
-          ...this.#fields(transfer, record),
-          size: record.size,
-          sha256: record.sha256,
-          md5: record.md5,
-        });
-        this.#quitWhenIdle();
-      },
-      (error: unknown) => {
-        this.#hashing--;
-        this.#error('send-failed', `cannot send ${full}: ${(error as Error).message}`);
-        if (this.#options.sendFile !== undefined) {
-          this.#exitCode = ExitCode.failure;
-          this.#closeReason = 'send-failed';
-        }
-        this.#quitWhenIdle();
-      },
-    );
-  }
-
-  /** `/accept [ID] [DIR]`: an id prefix of a waiting offer, else a folder, else the latest. */
-  #accept(client: ChatTcpClient, first: string | undefined, rest: string | undefined): void {
-    const waiting = [...this.#transfers].filter(([, record]) => record.pending);
-    let transfer: string | undefined;
-    let folder: string | undefined;
-    const byPrefix = first === undefined ? [] : waiting.filter(([id]) => id.startsWith(first));
-    if (first !== undefined && byPrefix.length === 1 && /^[0-9a-f]{4,32}$/.test(first)) {
-      transfer = byPrefix[0]![0];
-      folder = rest;
-    } else {
-      transfer = waiting.at(-1)?.[0];
-      folder = first === undefined ? undefined : rest === undefined ? first : `${first} ${rest}`;
-    }
-    if (transfer === undefined) {
-      this.#error(
-        'no-such-transfer',
-        'no file offer waits' +
-          (first === undefined ? '' : ` for ${first}`) +
-          '; to accept a chat request, type /chat NICK',
-      );
-      return;
-    }
-    this.#acceptInto(client, transfer, folder ?? this.#options.downloadDir);
-  }
-
-  #acceptInto(client: ChatTcpClient, transfer: string, folder: string): void {
-    const record = this.#transfers.get(transfer);
-    if (record !== undefined) record.pending = false;
-    const directory = resolvePath(expandHome(folder));
-    client.acceptFile(transfer, directory).then(
-      (result) => {
-        if ('refused' in result || record === undefined) return;
-        this.#options.output({
-          event: 'transfer-accepted',
-          ...this.#fields(transfer, record),
-          offset: 0,
-          folder: directory,
-        });
-      },
-      (error: unknown) => {
-        // Still waiting (unless it ended meanwhile): /accept may try another folder.
-        if (record !== undefined && !record.ended) record.pending = true;
-        this.#error('accept-failed', `cannot take the file: ${(error as Error).message}`);
-      },
-    );
-  }
-
-  /** The transfer a command names: a unique start of its id, or the latest offer waiting. */
-  #findTransfer(prefix: string | undefined, offersOnly: boolean): string | undefined {
-    const candidates = [...this.#transfers].filter(([, record]) =>
-      offersOnly ? record.pending : !record.ended,
-    );
-    if (prefix === undefined) {
-      const latest = candidates.at(-1)?.[0];
-      if (latest === undefined) this.#error('no-such-transfer', 'no file offer waits');
-      return latest;
-    }
-    const matches = candidates.filter(([id]) => id.startsWith(prefix.toLowerCase()));
-    if (matches.length !== 1) {
-      this.#error(
-        'no-such-transfer',
-        matches.length === 0
-          ? `no ${offersOnly ? 'file offer' : 'transfer'} ${prefix}; /transfers lists them`
-          : `${prefix} names more than one transfer; type more of its id`,
-      );
-      return undefined;
-    }
-    return matches[0]![0];
-  }
-
-  #fields(transfer: string, record: TransferRecord): TransferFields {
-    return {
-      transfer,
-      id: shortId(transfer),
-      direction: record.direction,
-      peer: record.peer,
-      name: record.name,
-    };
-  }
-
-  /** Turns the client's file events into output events; returns false for other events. */
-  #showTransfer(event: TcpClientEvent): boolean {
-    const output = this.#options.output;
-    const now = Date.now();
-    switch (event.type) {
-      case 'transfer-offered': {
-        const record: TransferRecord = {
-          direction: 'incoming',
-          peer: event.peer,
-          name: event.name,
-          size: event.size,
-          sha256: event.sha256,
-          md5: event.md5,
-          pending: true,
-          startedAt: now,
-          startBytes: 0,
-          firstStartedAt: undefined,
-          lastProgressAt: 0,
-          ended: false,
-        };
-        this.#remember(event.transfer, record);
-        output({
-          event: 'transfer-offered',
-          ...this.#fields(event.transfer, record),
-          size: event.size,
-          sha256: event.sha256,
-          md5: event.md5,
-        });
-        const folder = this.#options.acceptFiles;
-        if (folder !== undefined && this.#client !== undefined) {
-          this.#acceptInto(this.#client, event.transfer, folder);
-        }
-        return true;
-      }
-      case 'transfer-accepted': {
-        const record = this.#transfers.get(event.transfer);
-        if (record === undefined) return true;
-        record.startedAt = now;
-        record.startBytes = event.offset;
-        record.firstStartedAt ??= now;
-        output({
-          event: 'transfer-accepted',
-          ...this.#fields(event.transfer, record),
-          offset: event.offset,
-        });
-        return true;
-      }
-      case 'transfer-progress': {
-        const record = this.#transfers.get(event.transfer);
-        if (record === undefined) return true;
-        if (record.direction === 'incoming' && record.firstStartedAt === undefined) {
-          record.firstStartedAt = now;
-          record.startedAt = now;
-        }
-        const last = event.bytes === event.size;
-        if (!last && now - record.lastProgressAt < PROGRESS_INTERVAL) return true;
-        record.lastProgressAt = now;
-        const seconds = Math.max(0.001, (now - record.startedAt) / 1000);
-        const rate = Math.max(0, event.bytes - record.startBytes) / seconds;
-        output({
-          event: 'transfer-progress',
-          ...this.#fields(event.transfer, record),
-          bytes: event.bytes,
-          size: event.size,
-          rate: Math.round(rate),
-          ...(rate > 0 ? { eta: Math.round((event.size - event.bytes) / rate) } : {}),
-        });
-        return true;
-      }
-      case 'transfer-interrupted': {
-        const record = this.#transfers.get(event.transfer);
-        if (record === undefined) return true;
-        output({ event: 'transfer-interrupted', ...this.#fields(event.transfer, record) });
-        return true;
-      }
-      case 'transfer-restarted':
-        return true;
-      case 'transfer-completed': {
-        const record = this.#transfers.get(event.transfer);
-        if (record === undefined) return true;
-        record.ended = true;
-        const seconds = (now - (record.firstStartedAt ?? record.startedAt)) / 1000;
-        output({
-          event: 'transfer-completed',
-          ...this.#fields(event.transfer, record),
-          size: record.size,
-          seconds: Math.round(seconds * 1000) / 1000,
-          rate: Math.round(record.size / Math.max(0.001, seconds)),
-          sha256: record.sha256,
-          md5: record.md5,
-          ...(event.path === undefined ? {} : { path: event.path }),
-        });
-        this.#oneShotDone(true);
-        this.#quitWhenIdle();
-        return true;
-      }
-      case 'transfer-failed': {
-        const record = this.#transfers.get(event.transfer);
-        if (record === undefined) return true;
-        record.ended = true;
-        record.pending = false;
-        output({
-          event: 'transfer-failed',
-          ...this.#fields(event.transfer, record),
-          code: event.code,
-          message: event.message,
-          remote: event.remote,
-        });
-        this.#oneShotDone(false);
-        this.#quitWhenIdle();
-        return true;
-      }
-      default:
-        return false;
-    }
-  }
-
   /** One-shot mode: the file went (or did not); leave. */
   #oneShotDone(ok: boolean): void {
     if (this.#options.sendFile === undefined) return;
@@ -900,13 +608,13 @@ export class ClientApp {
   }
 
   #onEvent(event: TcpClientEvent): void {
-    if (!this.#showTransfer(event)) this.#show(event);
+    if (!isFileEvent(event) || !this.#desk.show(event)) this.#show(event);
     const oneShot = this.#options.sendFile;
     if (event.type === 'login-succeeded' && oneShot !== undefined && !this.#sendStarted) {
       this.#sendStarted = true;
       this.#waitForTransfers = true;
       this.#quitRequested = true;
-      if (this.#client !== undefined) this.#send(this.#client, oneShot.to, oneShot.path);
+      if (this.#client !== undefined) this.#desk.send(oneShot.to, oneShot.path);
     }
     if (event.type === 'login-succeeded' || event.type === 'reconnected') {
       // Let the adapter finish its own bookkeeping of this event first.
@@ -1102,17 +810,4 @@ export class ClientApp {
         return;
     }
   }
-}
-
-/** The first 8 hex digits of a transfer id: what people type. */
-function shortId(transfer: string): string {
-  return transfer.slice(0, 8);
-}
-
-/** `~` and `~/...` as the home folder, as a shell would. */
-function expandHome(path: string): string {
-  const home = process.env['HOME'];
-  if (home === undefined) return path;
-  if (path === '~') return home;
-  return path.startsWith('~/') ? home + path.slice(1) : path;
 }

@@ -20,8 +20,8 @@ import {
 import { DEFAULT_END_TIMEOUT, WRITE_BATCH_BYTES } from './chat-tcp-server.js';
 import { type FileEvent, TransferFiles } from './transfer-files.js';
 
-/** The TCP port a peer accepts others on by default: 9998, beside the server's 9999. */
-export const DEFAULT_PEER_PORT = 9998;
+/** The TCP port a peer accepts others on by default: 9997 (the server has 9999, discovery UDP 9998). */
+export const DEFAULT_PEER_PORT = 9997;
 
 /** The mesh's transfer events, which the peer handles itself (see {@link FileEvent}). */
 type MeshTransferEvent = Extract<
