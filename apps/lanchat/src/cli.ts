@@ -116,9 +116,13 @@ async function discoverCommand(
   json: boolean,
 ): Promise<number> {
   const knownHosts = await openKnownHosts(options.configDir);
-  const servers = reachableServers(
-    await discoverServers({ timeout: options.timeout, port: options.discoveryPort, hosts }),
-  );
+  const found = await discoverServers({
+    timeout: options.timeout,
+    port: options.discoveryPort,
+    hosts,
+  });
+  const servers = reachableServers(found);
+  const peers = reachableServers(found, 'tcp', true);
   if (json) {
     for (const server of servers) {
       process.stdout.write(
@@ -134,18 +138,46 @@ async function discoverCommand(
         }),
       );
     }
-    process.stdout.write(jsonLine({ event: 'discovered', count: servers.length }));
-  } else if (servers.length === 0) {
+    for (const peer of peers) {
+      process.stdout.write(
+        jsonLine({
+          event: 'peer-found',
+          name: peer.name,
+          host: peer.host,
+          port: peer.port,
+          addresses: [...peer.addresses],
+          fingerprint: peer.fingerprint,
+        }),
+      );
+    }
+    process.stdout.write(
+      jsonLine({ event: 'discovered', count: servers.length, peers: peers.length }),
+    );
+  } else if (servers.length === 0 && peers.length === 0) {
     process.stdout.write(
       `no lanchat server answered within ${options.timeout} ms (a server started with --no-discovery, or on another network, needs its address)\n`,
     );
   } else {
-    const lines = formatServerList(servers, (server) =>
-      knownHosts.check(hostKeyOf(server), server.publicKey),
-    );
-    process.stdout.write(`${lines.join('\n')}\n`);
+    if (servers.length > 0) {
+      const lines = formatServerList(servers, (server) =>
+        knownHosts.check(hostKeyOf(server), server.publicKey),
+      );
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    if (peers.length > 0) {
+      process.stdout.write(
+        `peers without a server (join them with: lanchat peer --connect HOST:PORT)\n` +
+          peers
+            .map(
+              (peer, index) =>
+                `${String(index + 1).padStart(3)}. ${peer.name}  ${peer.target}  ${peer.fingerprint}`,
+            )
+            .join('\n') +
+          '\n',
+      );
+    }
   }
-  return servers.length > 0 ? ExitCode.ok : ExitCode.failure;
+  return servers.length + peers.length > 0 ? ExitCode.ok : ExitCode.failure;
 }
 
 /**

@@ -11,6 +11,7 @@ const server = (name: string, ports: DiscoveredServer['ports'], addresses: strin
   ports,
   addresses,
   lastHeard: 0,
+  peer: false,
 });
 
 describe('servers found by discovery', () => {
@@ -25,6 +26,15 @@ describe('servers found by discovery', () => {
       ['b', '192.168.1.22:4000'],
     ]);
     expect(hostKeyOf(reachable[0]!)).toBe('192.168.1.20:9999');
+  });
+
+  it('keeps peers of serverless meshes apart from servers', () => {
+    const peer = { ...server('ann', { tcp: 9997 }, ['192.168.1.30']), peer: true };
+    const list = [server('a', { tcp: 9999 }, ['192.168.1.20']), peer];
+    expect(reachableServers(list).map((entry) => entry.name)).toEqual(['a']);
+    expect(reachableServers(list, 'tcp', true).map((entry) => entry.target)).toEqual([
+      '192.168.1.30:9997',
+    ]);
   });
 
   it('lists them numbered, with the fingerprint, what known_hosts says and whether they serve UDP', () => {

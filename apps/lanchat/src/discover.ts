@@ -26,13 +26,18 @@ export interface ReachableServer {
   readonly udpPort: number | undefined;
 }
 
-/** The servers that offer TCP (or UDP), with the first address each answered from. */
+/**
+ * The servers that offer TCP (or UDP), with the first address each answered from; with `peers`,
+ * the peers of serverless meshes (`lanchat peer`) instead, at their peer port.
+ */
 export function reachableServers(
   servers: readonly DiscoveredServer[],
   transport: 'tcp' | 'udp' = 'tcp',
+  peers = false,
 ): ReachableServer[] {
   const reachable: ReachableServer[] = [];
   for (const server of servers) {
+    if (server.peer !== peers) continue;
     const port = server.ports[transport];
     const host = server.addresses[0];
     if (port === undefined || host === undefined) continue;

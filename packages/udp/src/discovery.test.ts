@@ -61,6 +61,7 @@ describe('LAN discovery on loopback', () => {
         ports: { tcp: 9999, udp: 9999 },
         addresses: ['127.0.0.1'],
         lastHeard: expect.any(Number) as number,
+        peer: false,
       },
     ]);
     expect(announcer.statistics.accepted).toBeGreaterThanOrEqual(1);

@@ -50,6 +50,8 @@ export interface AnnounceServerOptions extends DiscoveryNetworkOptions {
   readonly publicKey: Uint8Array;
   /** The ports it listens on, by transport. */
   readonly ports: ServerPorts;
+  /** Announce a peer of a serverless mesh (`lanchat peer`), not a server. Default false. */
+  readonly peer?: boolean;
   /** Milliseconds between beacons. Default 10 s. */
   readonly beaconInterval?: number;
   /** Most answers per second. Default 20. */
@@ -218,6 +220,7 @@ export async function announceServer(options: AnnounceServerOptions): Promise<Se
     name: options.name,
     publicKey: options.publicKey,
     ports: options.ports,
+    ...(options.peer === true ? { peer: true } : {}),
     now: Date.now(),
     ...(options.beaconInterval === undefined ? {} : { beaconInterval: options.beaconInterval }),
     ...(options.maxAnswersPerSecond === undefined

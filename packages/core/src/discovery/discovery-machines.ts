@@ -85,6 +85,8 @@ export interface DiscoveryAnnouncerOptions {
   readonly publicKey: Uint8Array;
   /** The ports it listens on, by transport; at least one. */
   readonly ports: ServerPorts;
+  /** Announce a peer of a serverless mesh, not a server (`ServerAnnouncement.peer`). */
+  readonly peer?: boolean;
   readonly now: number;
   /** Default {@link DEFAULT_BEACON_INTERVAL}; from 1 s to 1 h. */
   readonly beaconInterval?: number;
@@ -137,6 +139,7 @@ export class DiscoveryAnnouncer {
       publicKey: copyBytes(options.publicKey),
       ports: { ...options.ports },
       name: options.name,
+      ...(options.peer === true ? { peer: true } : {}),
     };
     // Checks the key and the ports now rather than at the first beacon.
     encodeServerAnnouncement({ ...this.#announcement, query: undefined });
@@ -206,6 +209,8 @@ export interface DiscoveredServer {
   readonly addresses: readonly string[];
   /** When it was last heard from. */
   readonly lastHeard: number;
+  /** A peer of a serverless mesh (`lanchat peer`), not a server: its TCP port takes peers. */
+  readonly peer: boolean;
 }
 
 /** A browser found a server it had not heard of. */
@@ -231,6 +236,7 @@ interface ServerEntry {
   readonly ports: ServerPorts;
   readonly addresses: string[];
   lastHeard: number;
+  readonly peer: boolean;
 }
 
 /**
@@ -304,6 +310,7 @@ export class DiscoveryBrowser {
       ports: announcement.ports,
       addresses: [from.address],
       lastHeard: now,
+      peer: announcement.peer === true,
     };
     this.#servers.set(key, entry);
     this.statistics.accepted++;

@@ -46,6 +46,8 @@ export const MAX_ANNOUNCEMENT_LENGTH =
 export const MAX_DISCOVERY_DATAGRAM_LENGTH = 1200;
 
 const ANSWER_FLAG = 0x01;
+/** Flag bit 1: the announcer is a peer of a serverless mesh, its TCP port the peer port. */
+const PEER_FLAG = 0x02;
 
 /** Ports a server listens on, by transport; an absent transport is not offered. */
 export interface ServerPorts {
@@ -65,6 +67,11 @@ export interface ServerAnnouncement {
   readonly ports: ServerPorts;
   /** The server's name, as its operator set it (1 to 64 bytes of UTF-8, no control characters). */
   readonly name: string;
+  /**
+   * True when the announcer is a peer of a serverless mesh (`lanchat peer`), not a server: its
+   * TCP port accepts peers, its name is its nickname. Default false.
+   */
+  readonly peer?: boolean;
 }
 
 /** What a discovery datagram turned out to be. */
@@ -149,7 +156,8 @@ export function encodeServerAnnouncement(announcement: ServerAnnouncement): Uint
   );
   const view = new DataView(body.buffer);
   let at = 0;
-  body[at++] = queryBytes === undefined ? 0 : ANSWER_FLAG;
+  body[at++] =
+    (queryBytes === undefined ? 0 : ANSWER_FLAG) | (announcement.peer === true ? PEER_FLAG : 0);
   if (queryBytes !== undefined) {
     body.set(queryBytes, at);
     at += DISCOVERY_ID_LENGTH;
@@ -192,7 +200,9 @@ export function decodeDiscoveryMessage(datagram: Uint8Array): DiscoveryMessage |
   if (frame.type !== DISCOVERY_ANNOUNCEMENT_TYPE) return undefined;
   if (body.length < 1) malformed('an announcement without flags');
   const flags = body[0]!;
-  if ((flags & ~ANSWER_FLAG) !== 0) malformed(`an announcement with unknown flags ${flags}`);
+  if ((flags & ~(ANSWER_FLAG | PEER_FLAG)) !== 0) {
+    malformed(`an announcement with unknown flags ${flags}`);
+  }
   let at = 1;
   const fixed =
     ((flags & ANSWER_FLAG) !== 0 ? DISCOVERY_ID_LENGTH : 0) +
@@ -243,6 +253,7 @@ export function decodeDiscoveryMessage(datagram: Uint8Array): DiscoveryMessage |
         ...(ws === 0 ? {} : { ws }),
       },
       name,
+      ...((flags & PEER_FLAG) === 0 ? {} : { peer: true }),
     },
   };
 }

@@ -80,6 +80,29 @@ describe('discovery messages', () => {
     );
   });
 
+  it('marks a peer with flag bit 1 (0x02), beside the answer bit', () => {
+    const peer = encodeServerAnnouncement({
+      query: '0011223344556677',
+      instance: '8899aabbccddeeff',
+      publicKey: key,
+      ports: { tcp: 9997 },
+      name: 'ann',
+      peer: true,
+    });
+    expect(peer[4]).toBe(0x03);
+    const decoded = decodeDiscoveryMessage(peer);
+    expect(decoded).toMatchObject({ announcement: { peer: true, name: 'ann' } });
+    const server = encodeServerAnnouncement({
+      query: undefined,
+      instance: '8899aabbccddeeff',
+      publicKey: key,
+      ports: { tcp: 9999 },
+      name: 'Lab',
+    });
+    expect(server[4]).toBe(0x00);
+    expect(decodeDiscoveryMessage(server)).not.toHaveProperty('announcement.peer');
+  });
+
   it('refuses a short query, cut announcements, bad flags, names and ports', () => {
     const query = encodeDiscoveryQuery('0011223344556677');
     expect(() => decodeDiscoveryMessage(query.subarray(0, 63))).toThrow(
@@ -301,6 +324,7 @@ describe('DiscoveryBrowser', () => {
         ports: { tcp: 9999 },
         addresses: ['192.0.2.1', '198.51.100.1'],
         lastHeard: 4,
+        peer: false,
       },
     ]);
   });
