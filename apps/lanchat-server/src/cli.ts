@@ -5,6 +5,7 @@
  */
 
 import path from 'node:path';
+import { loadOrCreateIdentity } from '@lanchat/app-support';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -23,7 +24,6 @@ import {
 } from '@lanchat/udp';
 import { ACCOUNTS_FILE_NAME, AccountStore } from './accounts.js';
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
-import { loadOrCreateIdentity } from './identity.js';
 import { discoveryName } from './discovery-name.js';
 import { lanAddresses } from './lan-addresses.js';
 

@@ -8,49 +8,15 @@
  * @module
  */
 
-import { InvalidArgumentError, LanchatError, type LanchatErrorOptions } from '@lanchat/core';
+import { DataFileError } from '@lanchat/app-support';
+import { InvalidArgumentError, LanchatError } from '@lanchat/core';
 
-/**
- * A file the server keeps in its data directory is unusable: malformed, of the wrong kind, or
- * unreadable. The message names the file and what is wrong with it; `path` holds the file.
- */
-export class DataFileError extends LanchatError {
-  static override readonly errorName: string = 'DataFileError';
-  /** The file at fault. */
-  readonly path: string;
-
-  constructor(path: string, message: string, options?: LanchatErrorOptions) {
-    super(message, options);
-    this.path = path;
-  }
-}
-
-/**
- * The identity key file (`identity.key`) is not a valid lanchat identity: wrong header, bad
- * base64, wrong key length, or not a regular file. The server refuses to start rather than
- * silently make a new identity, which would break every client's pinned key.
- */
-export class IdentityFileError extends DataFileError {
-  static override readonly errorName: string = 'IdentityFileError';
-}
-
-/**
- * A file that holds a secret (the identity key) can be read or written by other users of the
- * machine. The server refuses to use it; `chmod 600 FILE` fixes it (the message says so).
- */
-export class InsecureFileModeError extends DataFileError {
-  static override readonly errorName: string = 'InsecureFileModeError';
-  /** The permission bits found, e.g. `0o644`. */
-  readonly mode: number;
-
-  constructor(path: string, mode: number) {
-    super(
-      path,
-      `${path} is accessible by other users (mode ${formatMode(mode)}); it holds a secret key. Run \`chmod 600 ${path}\` and start again.`,
-    );
-    this.mode = mode;
-  }
-}
+export {
+  DataFileError,
+  IdentityFileError,
+  InsecureFileModeError,
+  formatMode,
+} from '@lanchat/app-support';
 
 /** The account file (`accounts.json`) is malformed: bad JSON, unknown version, a bad entry. */
 export class AccountsFileError extends DataFileError {
@@ -88,9 +54,4 @@ export class WeakPasswordError extends InvalidPasswordError {
 /** A new password is longer than 1024 bytes of UTF-8. Nothing changed. */
 export class PasswordTooLongError extends InvalidPasswordError {
   static override readonly errorName: string = 'PasswordTooLongError';
-}
-
-/** Permission bits as people write them for chmod: `0o644` → `"0644"`. */
-export function formatMode(mode: number): string {
-  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 }

@@ -1,7 +1,8 @@
 /**
- * The server's long-term identity: an X25519 key pair kept in `identity.key` in the data
- * directory. Clients pin its public key on first contact (by its fingerprint), so losing or
- * replacing the file makes every client warn that the server changed.
+ * A long-term identity: an X25519 key pair kept in a key file, `identity.key` in the server's data
+ * directory, `peer-identity.key` in the client's configuration directory for `lanchat peer`.
+ * Others pin its public key on first contact (by its fingerprint), so losing or replacing the file
+ * makes every one of them warn that the key changed.
  *
  * The file format, version 1, is two lines of text:
  *
@@ -19,8 +20,8 @@
 
 import { type X25519KeyPair, keyFingerprint, nodeCryptoProvider } from '@lanchat/core';
 import path from 'node:path';
-import { readSmallFile, writeFileAtomic } from '@lanchat/app-support';
-import { ensureDataDir } from './data-dir.js';
+import { mkdir } from 'node:fs/promises';
+import { readSmallFile, writeFileAtomic } from './atomic-file.js';
 import { IdentityFileError, InsecureFileModeError } from './errors.js';
 
 /** The name of the identity file inside the data directory. */
@@ -54,6 +55,8 @@ export interface LoadIdentityOptions {
    * ACLs, which Node does not show). Tests pass their own.
    */
   readonly platform?: NodeJS.Platform;
+  /** The key file's name in the directory. Default {@link IDENTITY_FILE_NAME}. */
+  readonly fileName?: string;
 }
 
 /** The text of an identity file holding `privateKey`. */
@@ -98,7 +101,7 @@ export function parseIdentityFile(text: string, file: string): Uint8Array {
 }
 
 /**
- * Reads the server's identity from `identity.key` in `dataDir`, or makes one on first start.
+ * Reads the identity from `identity.key` (or `fileName`) in `dataDir`, or makes one on first start.
  *
  * A new identity is a fresh key pair from `nodeCryptoProvider.generateX25519KeyPair()`, written
  * atomically (temporary file, flush, then a link or rename that never replaces a file another
@@ -113,8 +116,8 @@ export async function loadOrCreateIdentity(
   options: LoadIdentityOptions = {},
 ): Promise<Identity> {
   const platform = options.platform ?? process.platform;
-  await ensureDataDir(dataDir);
-  const file = path.join(dataDir, IDENTITY_FILE_NAME);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, options.fileName ?? IDENTITY_FILE_NAME);
   for (;;) {
     const found = await readSmallFile(
       file,
