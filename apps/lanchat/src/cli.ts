@@ -19,16 +19,18 @@ import {
   checkNickname,
   checkRoomName,
 } from '@lanchat/core';
-import { connectChat } from '@lanchat/tcp';
+import { DEFAULT_PEER_PORT, connectChat } from '@lanchat/tcp';
 import { discoverServers } from '@lanchat/udp';
 import { type ServerAddress, formatHostKey, parseServerAddress } from './address.js';
 import { ClientApp, ExitCode, type OutputEvent } from './client-app.js';
 import { ensureConfigDir, resolveConfigDir } from './config-dir.js';
 import { KNOWN_HOSTS_FILE_NAME, KnownHosts } from './known-hosts.js';
-import { promptHidden } from '@lanchat/app-support';
+import { loadOrCreateIdentity, promptHidden } from '@lanchat/app-support';
 import { type ReachableServer, formatServerList, hostKeyOf, reachableServers } from './discover.js';
 import { formatBytes } from './progress.js';
 import { TerminalUi, formatEvent } from './terminal-ui.js';
+import { CONTACTS_FILE_NAME, Contacts } from './contacts.js';
+import { PeerApp, type PeerOutputEvent, formatPeerEvent } from './peer-app.js';
 
 interface ConnectOptions {
   readonly name?: string;
@@ -42,6 +44,22 @@ interface ConnectOptions {
   readonly discoveryPort?: number;
   readonly udp?: boolean;
 }
+
+interface PeerOptions {
+  readonly name?: string;
+  readonly listen: number | false;
+  readonly bind?: string;
+  readonly connect?: string[];
+  readonly room?: string[];
+  readonly configDir?: string;
+  readonly acceptFiles?: string;
+  readonly downloadDir?: string;
+  readonly discovery: boolean;
+  readonly discoveryPort?: number;
+}
+
+/** The name of the peer's identity key file in the configuration directory. */
+export const PEER_IDENTITY_FILE_NAME = 'peer-identity.key';
 
 interface DiscoverOptions {
   readonly timeout: number;
@@ -451,6 +469,100 @@ async function connectCommand(
   return code;
 }
 
+/**
+ * `lanchat peer`: serverless mode. The identity key and the contacts live in the configuration
+ * directory; the peer listens, dials, announces itself and looks for others on the LAN, and runs
+ * the commands typed or piped.
+ */
+async function peerCommand(options: PeerOptions, json: boolean): Promise<number> {
+  const nick = options.name ?? defaultNick();
+  if (nick === undefined) {
+    throw new InvalidArgumentError('your login name is not a valid nickname: give --name NICK');
+  }
+  const directory = await ensureConfigDir(resolveConfigDir(options.configDir));
+  const identity = await loadOrCreateIdentity(directory, { fileName: PEER_IDENTITY_FILE_NAME });
+  const contacts = await Contacts.open(path.join(directory, CONTACTS_FILE_NAME));
+  const interactive = !json && process.stdin.isTTY && process.stdout.isTTY;
+  let ui: TerminalUi | undefined;
+  const print = (event: PeerOutputEvent): void => {
+    if (json) {
+      process.stdout.write(jsonLine(event));
+      return;
+    }
+    const lines = formatPeerEvent(event, app.nick);
+    if (ui !== undefined && event.event !== 'closed') {
+      ui.progress(event as OutputEvent);
+      ui.print(lines);
+    } else if (lines.length > 0) {
+      if (ui !== undefined) {
+        ui.close();
+        ui = undefined;
+        process.stdout.write('\r\u001b[2K');
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+    }
+  };
+  const app: PeerApp = new PeerApp({
+    nick,
+    keyPair: identity.keyPair,
+    newIdentity: identity.created,
+    listen:
+      options.listen === false
+        ? false
+        : { port: options.listen, ...(options.bind === undefined ? {} : { host: options.bind }) },
+    connect: options.connect ?? [],
+    rooms: options.room ?? [],
+    contacts,
+    discovery: options.discovery
+      ? { port: options.discoveryPort ?? DEFAULT_DISCOVERY_PORT }
+      : false,
+    output: print,
+    downloadDir: options.downloadDir ?? defaultDownloadDir(),
+    ...(options.acceptFiles === undefined ? {} : { acceptFiles: options.acceptFiles }),
+    defaultPort: DEFAULT_PEER_PORT,
+  });
+  try {
+    await app.start();
+  } catch (error) {
+    const message = (error as Error).message;
+    print({ event: 'error', code: 'listen-failed', message: `cannot start the peer: ${message}` });
+    return ExitCode.failure;
+  }
+  if (interactive) {
+    ui = new TerminalUi(process.stdin, process.stdout, () => `#${app.currentRoom}> `);
+    ui.start(
+      (line) => {
+        app.handleLine(line);
+        ui?.refreshPrompt();
+      },
+      () => {
+        app.quit(true);
+      },
+    );
+  } else {
+    const lines = createInterface({ input: process.stdin, terminal: false });
+    lines.on('line', (line) => {
+      app.handleLine(line);
+    });
+    lines.on('close', () => {
+      app.endOfInput();
+    });
+    void app.finished.then(() => {
+      lines.close();
+    });
+  }
+  const onSignal = (): void => {
+    app.quit(true);
+  };
+  process.on('SIGTERM', onSignal);
+  if (!interactive) process.on('SIGINT', onSignal);
+  const code = await app.finished;
+  ui?.close();
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  return code;
+}
+
 /** Builds the command-line program. */
 export function createProgram(): Command {
   const program = new Command('lanchat')
@@ -524,6 +636,48 @@ export function createProgram(): Command {
         { ...options, reconnect: true },
         program.opts<{ json?: boolean }>().json === true,
         { to: nick, path: file },
+      );
+    });
+  program
+    .command('peer')
+    .description('chat without a server: every peer accepts and dials the others (a full mesh)')
+    .option('--name <nick>', 'your nickname (default: your login name)', validated(checkNickname))
+    .option(
+      '--listen <port>',
+      `accept peers on this TCP port (default ${DEFAULT_PEER_PORT}; 0 picks a free one)`,
+      parsePort,
+      DEFAULT_PEER_PORT,
+    )
+    .option('--no-listen', 'accept no peers: only dial (/host PORT starts later)')
+    .option('--bind <address>', 'accept peers on this address only (default: every address)')
+    .option(
+      '--connect <host[:port]|name>',
+      'dial this peer at start (repeatable); a contact by name, or HOST[:PORT]',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option(
+      '--room <room>',
+      'also join this room (repeatable)',
+      (value: string, previous: string[] | undefined) => [
+        ...(previous ?? []),
+        validated(checkRoomName)(value),
+      ],
+    )
+    .option(
+      '--config-dir <dir>',
+      'where the identity key and contacts are kept (default: $XDG_CONFIG_HOME/lanchat)',
+    )
+    .option('--accept-files <dir>', 'accept every file offered, into this folder (for scripts)')
+    .option(
+      '--download-dir <dir>',
+      'where /accept saves files (default: $XDG_DOWNLOAD_DIR, ~/Downloads, or here)',
+    )
+    .option('--no-discovery', 'neither announce this peer nor look for others on the LAN')
+    .option('--discovery-port <port>', 'UDP port of LAN discovery (default 9998)', parsePort)
+    .action(async (options: PeerOptions) => {
+      process.exitCode = await peerCommand(
+        options,
+        program.opts<{ json?: boolean }>().json === true,
       );
     });
   program

@@ -56,7 +56,8 @@ export type OutputEvent =
   | { readonly event: 'reconnected'; readonly nick: string; readonly rooms: readonly string[] }
   | {
       readonly event: 'message';
-      readonly id: number;
+      /** A number the server gave; in `lanchat peer`, a string unique in the mesh. */
+      readonly id: number | string;
       readonly ts: number;
       readonly room: string;
       readonly from: string;
@@ -64,7 +65,8 @@ export type OutputEvent =
     }
   | {
       readonly event: 'private-message';
-      readonly id: number;
+      /** A number the server gave; in `lanchat peer`, a string unique in the mesh. */
+      readonly id: number | string;
       readonly ts: number;
       readonly from: string;
       readonly text: string;
@@ -72,7 +74,8 @@ export type OutputEvent =
     }
   | {
       readonly event: 'sent';
-      readonly id: number;
+      /** A number the server gave; in `lanchat peer`, a string unique in the mesh. */
+      readonly id: number | string;
       readonly room?: string;
       readonly to?: string;
       readonly text: string;

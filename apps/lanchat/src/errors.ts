@@ -46,3 +46,18 @@ export class KnownHostsFileError extends LanchatError {
     this.line = line;
   }
 }
+
+/**
+ * The contacts file (`contacts.json`) is malformed. The message names the file and what is wrong;
+ * `path` holds it. Fix or delete it (contacts are made again as peers are met).
+ */
+export class ContactsFileError extends LanchatError {
+  static override readonly errorName: string = 'ContactsFileError';
+  /** The file at fault. */
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: LanchatErrorOptions) {
+    super(message, options);
+    this.path = path;
+  }
+}

@@ -23,7 +23,7 @@ export function sanitizeForTerminal(text: string): string {
   );
 }
 
-function clock(time: number = Date.now()): string {
+export function clock(time: number = Date.now()): string {
   const date = new Date(time);
   return pc.dim(
     `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`,
@@ -32,7 +32,7 @@ function clock(time: number = Date.now()): string {
 
 const NICK_COLOURS = [pc.cyan, pc.green, pc.yellow, pc.magenta, pc.blue, pc.red] as const;
 
-function nickColour(nick: string): string {
+export function nickColour(nick: string): string {
   let hash = 0;
   for (const character of nick.toLowerCase())
     hash = (hash * 31 + (character.codePointAt(0) ?? 0)) >>> 0;
@@ -40,7 +40,7 @@ function nickColour(nick: string): string {
   return colour(pc.bold(sanitizeForTerminal(nick)));
 }
 
-function notice(text: string): string {
+export function notice(text: string): string {
   return `${clock()} ${pc.dim('--')} ${text}`;
 }
 

@@ -27,9 +27,15 @@ export interface FileEndpoint {
   offerOf(transfer: string): TransferOffer;
 }
 
+/** What a {@link TransferDesk} outputs: transfer events, `/transfers`, errors. */
+export type DeskEvent = Extract<
+  OutputEvent,
+  { event: `transfer-${string}` | 'transfers' | 'error' }
+>;
+
 /** Options of a {@link TransferDesk}. */
 export interface TransferDeskOptions {
-  readonly output: (event: OutputEvent) => void;
+  readonly output: (event: DeskEvent) => void;
   /** The client or peer, once started. */
   readonly endpoint: () => FileEndpoint;
   /** Where `/accept` puts a file when no folder is given. */

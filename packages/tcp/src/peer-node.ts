@@ -88,7 +88,7 @@ export interface PeerNodeOptions extends Omit<PeerMeshOptions, 'now' | 'listenPo
 export class PeerNode {
   readonly #options: PeerNodeOptions;
   readonly #mesh: PeerMesh;
-  readonly #server: Server | undefined;
+  #server: Server | undefined;
   readonly #sockets = new Map<number, Socket>();
   readonly #endTimeout: number;
   readonly #files: TransferFiles;
@@ -153,6 +153,37 @@ export class PeerNode {
   /** The rooms this peer is in. */
   get rooms(): readonly string[] {
     return this.#mesh.rooms;
+  }
+
+  /**
+   * Starts to accept other peers, for a peer started with `listen: false`. Resolves with the
+   * address bound.
+   *
+   * @throws `InvalidStateError` (rejects) when it accepts peers already; the bind's error when
+   * the port cannot be bound.
+   */
+  async listen(
+    options: { readonly host?: string; readonly port?: number } = {},
+  ): Promise<{ readonly host: string; readonly port: number }> {
+    if (this.#stopped) throw new InvalidStateError('the peer has stopped');
+    if (this.#server !== undefined) {
+      throw new InvalidStateError(
+        `already accepting peers on port ${String(this.address()?.port)}`,
+      );
+    }
+    const server = await bindServer(options);
+    if (this.#stopped) {
+      server.close();
+      throw new InvalidStateError('the peer has stopped');
+    }
+    this.#server = server;
+    server.on('connection', (socket) => {
+      this.#accepted(socket);
+    });
+    const address = this.address()!;
+    this.#mesh.setListenPort(address.port);
+    this.#emit({ type: 'listening', ...address });
+    return address;
   }
 
   /** Where this peer accepts others, if it does. */
@@ -569,6 +600,23 @@ export class PeerNode {
   }
 }
 
+/** A listening server for peers at `host:port` (port default {@link DEFAULT_PEER_PORT}). */
+async function bindServer(options: {
+  readonly host?: string;
+  readonly port?: number;
+}): Promise<Server> {
+  const port = checkLimit('port', options.port, DEFAULT_PEER_PORT, 0, 65_535);
+  const server = createServer({ noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, ...(options.host === undefined ? {} : { host: options.host }) }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
 /**
  * Starts a peer of a serverless mesh: it listens for other peers (unless `listen` is false) and
  * dials those it is told of, so that every peer ends up connected to every other.
@@ -604,18 +652,7 @@ export async function startPeer(options: PeerNodeOptions): Promise<PeerNode> {
   let server: Server | undefined;
   let port: number | undefined;
   if (listen !== false) {
-    const wanted = checkLimit('port', listen?.port, DEFAULT_PEER_PORT, 0, 65_535);
-    server = createServer({ noDelay: true });
-    await new Promise<void>((resolve, reject) => {
-      server!.once('error', reject);
-      server!.listen(
-        { port: wanted, ...(listen?.host === undefined ? {} : { host: listen.host }) },
-        () => {
-          server!.off('error', reject);
-          resolve();
-        },
-      );
-    });
+    server = await bindServer(listen ?? {});
     const address = server.address();
     port = typeof address === 'object' && address !== null ? address.port : undefined;
   }

@@ -430,6 +430,9 @@ describe('PeerMesh: leaving, hanging up, partitions', () => {
     expect(ofType(net.peer('bob').events, 'peer-disconnected')).toMatchObject([
       { nick: 'ann', reason: 'hung-up', redial: false },
     ]);
+    expect(ofType(net.peer('ann').events, 'peer-disconnected')).toMatchObject([
+      { nick: 'bob', reason: 'closed', redial: false },
+    ]);
     // An explicit dial brings them together again.
     net.connect('bob', 'ann');
     net.runUntil(() => fullMesh(net, names), 10_000);

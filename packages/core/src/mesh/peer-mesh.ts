@@ -145,8 +145,10 @@ export interface PeerTag {
 export type PeerDisconnectReason =
   /** It said it leaves the mesh. */
   | 'left'
-  /** It hung up on this peer, or this peer on it. */
+  /** It hung up on this peer. */
   | 'hung-up'
+  /** This peer ended the link: it hung up, or left the mesh. */
+  | 'closed'
   /** The connection ended without a goodbye. */
   | 'lost'
   /** Nothing came from it for the dead timeout. */
@@ -349,7 +351,7 @@ export class PeerMesh {
   readonly #keyPair: X25519KeyPair;
   readonly #hex: string;
   readonly #epoch: string;
-  readonly #listenPort: number | undefined;
+  #listenPort: number | undefined;
   readonly #handshakeTimeout: number | undefined;
   readonly #keepaliveInterval: number;
   readonly #deadTimeout: number;
@@ -453,6 +455,14 @@ export class PeerMesh {
   /** Whether this peer has left the mesh ({@link PeerMesh.disconnect} of every peer). */
   get left(): boolean {
     return this.#left;
+  }
+
+  /**
+   * The port this peer now accepts others on (it started to listen late). Links made from now on
+   * tell it; peers connected already learn it when they next connect.
+   */
+  setListenPort(port: number): void {
+    this.#listenPort = checkLimit('listenPort', port, 0, 1, 65_535);
   }
 
   /** Every peer known, connected or not. */
@@ -1291,8 +1301,8 @@ export class PeerMesh {
     this.#closeLink(
       link,
       now,
-      reason === 'leaving' ? 'left' : 'hung-up',
-      reason === 'leaving' ? 'this peer left' : 'hung up',
+      'closed',
+      reason === 'leaving' ? 'this peer left the mesh' : 'this peer hung up',
       true,
     );
   }
@@ -1372,9 +1382,15 @@ export class PeerMesh {
     peer.linkless = undefined;
     peer.connected = false;
     peer.downSince = now;
-    const byeReason = link?.bye ?? link?.byeReceived;
+    const received = link?.byeReceived;
     const why: PeerDisconnectReason =
-      byeReason === 'leaving' ? 'left' : byeReason === 'hang-up' ? 'hung-up' : reason;
+      link?.bye === 'leaving' || link?.bye === 'hang-up'
+        ? 'closed'
+        : received === 'leaving'
+          ? 'left'
+          : received === 'hang-up'
+            ? 'hung-up'
+            : reason;
     for (const [transfer, hex] of this.#transfers) {
       if (hex === peer.hex) {
         this.#events.push({
