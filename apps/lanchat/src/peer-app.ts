@@ -71,6 +71,8 @@ export type PeerOutputEvent =
       readonly newIdentity: boolean;
     }
   | { readonly event: 'listening'; readonly host: string; readonly port: number }
+  /** The peer is announced by LAN discovery, which listens on this UDP port. */
+  | { readonly event: 'discovery'; readonly port: number }
   | {
       readonly event: 'peer-connected';
       readonly nick: string;
@@ -534,6 +536,7 @@ export class PeerApp {
         signal: this.#stopDiscovery.signal,
         onError: () => undefined,
       });
+      this.#options.output({ event: 'discovery', port: this.#announcer.port });
     } catch (error) {
       this.#error(
         'discovery-failed',
@@ -693,6 +696,8 @@ export function formatPeerEvent(event: PeerOutputEvent, self: string | undefined
       ];
     case 'listening':
       return [notice(`accepting peers on port ${event.port}`)];
+    case 'discovery':
+      return [];
     case 'peer-connected': {
       const lines = [
         notice(

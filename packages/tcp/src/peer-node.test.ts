@@ -163,6 +163,20 @@ describe('peers over TCP (loopback)', () => {
     expect(() => ann.node.say('lobby', 'hi')).toThrow(/stopped/);
   });
 
+  it('a peer started without a listener accepts peers once told to listen', async () => {
+    const ann = await peer('ann', { listen: false });
+    expect(ann.node.address()).toBeUndefined();
+    const address = await ann.node.listen({ host: '127.0.0.1', port: 0 });
+    expect(await ann.events.waitFor('listening')).toMatchObject({ port: address.port });
+    await expect(ann.node.listen({ host: '127.0.0.1', port: 0 })).rejects.toThrow(/already/);
+    const bob = await peer('bob');
+    bob.node.connect('127.0.0.1', address.port);
+    await ann.events.waitFor('peer-connected');
+    await bob.events.waitFor('peer-connected');
+    // Its hello told bob the port it now listens on.
+    expect(bob.node.peers()[0]).toMatchObject({ nick: 'ann', port: address.port });
+  });
+
   it('stops when its signal aborts, leaving no listener', async () => {
     const controller = new AbortController();
     const ann = await peer('ann', { signal: controller.signal });

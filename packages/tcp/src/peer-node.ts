@@ -94,6 +94,8 @@ export class PeerNode {
   readonly #files: TransferFiles;
   /** Called when a link's socket closes, while `close()` waits for them. */
   readonly #closedWaiters = new Map<number, () => void>();
+  /** A `listen()` call is binding its port. */
+  #binding = false;
   #flushScheduled: NodeJS.Immediate | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -166,13 +168,19 @@ export class PeerNode {
     options: { readonly host?: string; readonly port?: number } = {},
   ): Promise<{ readonly host: string; readonly port: number }> {
     if (this.#stopped) throw new InvalidStateError('the peer has stopped');
-    if (this.#server !== undefined) {
+    if (this.#server !== undefined || this.#binding) {
       throw new InvalidStateError(
-        `already accepting peers on port ${String(this.address()?.port)}`,
+        `already accepting peers on port ${String(this.address()?.port ?? '(binding)')}`,
       );
     }
-    const server = await bindServer(options);
-    if (this.#stopped) {
+    this.#binding = true;
+    let server: Server;
+    try {
+      server = await bindServer(options);
+    } finally {
+      this.#binding = false;
+    }
+    if (this.#isStopped()) {
       server.close();
       throw new InvalidStateError('the peer has stopped');
     }
@@ -336,6 +344,11 @@ export class PeerNode {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /** Whether the peer has stopped (a method, so that checks after an await are not narrowed). */
+  #isStopped(): boolean {
+    return this.#stopped;
+  }
 
   #act<Result>(action: (mesh: PeerMesh, now: number) => Result): Result {
     if (this.#stopped) throw new InvalidStateError('the peer has stopped');
