@@ -26,9 +26,12 @@
  * - **File transfer**: {@link FileSender} and {@link FileReceiver}, one transfer each, with credit
  *   flow control, resumption, a SHA-256 check and, over a lossy link, acknowledgements and
  *   retransmission; {@link safeFileName} and {@link checkOffer}, the receiver's safety rules.
+ * - **Serverless mode** ({@link PeerMesh}): one peer of a full mesh of peers, with gossip,
+ *   duplicate links cut to one, acknowledged messages sent again after a lost link, and unique
+ *   nicknames.
  * - **Errors**: one hierarchy under {@link LanchatError}, with stable names and `isInstance()`.
  * - **Testing** (`@lanchat/core/testing`): a pair of endpoints over a fake link with a virtual
- *   clock and seeded latency, loss, duplication and reordering.
+ *   clock and seeded latency, loss, duplication and reordering, and a network of many peers.
  *
  * @example Frame messages, cut the stream anywhere, and get them back
  * ```ts

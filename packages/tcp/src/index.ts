@@ -70,6 +70,7 @@ export {
 } from './client-link.js';
 export {
   DEFAULT_PEER_PORT,
+  type MeshTransferEvent,
   PeerNode,
   type PeerListeningEvent,
   type PeerNodeEvent,

@@ -24,7 +24,7 @@ import { type FileEvent, TransferFiles } from './transfer-files.js';
 export const DEFAULT_PEER_PORT = 9997;
 
 /** The mesh's transfer events, which the peer handles itself (see {@link FileEvent}). */
-type MeshTransferEvent = Extract<
+export type MeshTransferEvent = Extract<
   PeerMeshEvent,
   {
     type:

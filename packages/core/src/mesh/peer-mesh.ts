@@ -78,15 +78,15 @@ export interface PeerMeshOptions {
   readonly nick: string;
   /** The TCP port this peer accepts others on, told to them; none if it accepts none. */
   readonly listenPort?: number;
-  /** Rooms to be in besides {@link DEFAULT_ROOM}. */
+  /** Rooms to be in besides `DEFAULT_ROOM` (`lobby`). */
   readonly rooms?: readonly string[];
   /** Default node:crypto. */
   readonly crypto?: CryptoProvider;
   /** Handshake deadline, in ms. Default the channel's, 10 s. */
   readonly handshakeTimeout?: number;
-  /** Default {@link DEFAULT_KEEPALIVE_INTERVAL}. */
+  /** Default `DEFAULT_KEEPALIVE_INTERVAL` (30 s). */
   readonly keepaliveInterval?: number;
-  /** Default {@link DEFAULT_DEAD_TIMEOUT}. */
+  /** Default `DEFAULT_DEAD_TIMEOUT` (75 s). */
   readonly deadTimeout?: number;
   /** Default {@link DEFAULT_REDIAL_INITIAL_DELAY}. */
   readonly redialInitialDelay?: number;
@@ -106,7 +106,7 @@ export interface PeerMeshOptions {
   readonly maxOutbox?: number;
   /** Default {@link DEFAULT_OUTBOX_TIMEOUT}. */
   readonly outboxTimeout?: number;
-  /** Longest text, in bytes. Default {@link DEFAULT_MAX_TEXT_BYTES}. */
+  /** Longest text, in bytes. Default `DEFAULT_MAX_TEXT_BYTES` (4096). */
   readonly maxTextBytes?: number;
 }
 
@@ -296,7 +296,8 @@ interface Peer {
   readonly rooms: Map<string, string>;
 }
 
-type LinkState = 'handshaking' | 'identified' | 'up' | 'closed';
+/** Where a link of a {@link PeerMesh} is: in its handshake, identified, up (hello received), closed. */
+export type PeerLinkState = 'handshaking' | 'identified' | 'up' | 'closed';
 
 interface Link {
   readonly id: number;
@@ -305,7 +306,7 @@ interface Link {
   readonly host: string;
   readonly port: number | undefined;
   readonly expectedKey: Uint8Array | undefined;
-  state: LinkState;
+  state: PeerLinkState;
   peer: Peer | undefined;
   lastSent: number;
   lastReceived: number;
@@ -480,7 +481,7 @@ export class PeerMesh {
   }
 
   /** The links open now, by id, and the peer on each once known. */
-  links(): { readonly link: number; readonly state: LinkState; readonly peer?: string }[] {
+  links(): { readonly link: number; readonly state: PeerLinkState; readonly peer?: string }[] {
     return [...this.#links.values()].map((link) => ({
       link: link.id,
       state: link.state,
