@@ -337,6 +337,44 @@ async function udpServerKey(
   );
 }
 
+/** What reads commands: the client app and the peer app. */
+interface LineApp {
+  handleLine(line: string): void;
+  endOfInput(): void;
+  quit(now?: boolean): void;
+  readonly finished: Promise<number>;
+}
+
+/**
+ * Feeds standard input (not a terminal) to `app` line by line. The end of input means goodbye,
+ * once the transfers it started are over: a script's last command was its last word.
+ */
+function readLines(app: LineApp): void {
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  lines.on('line', (line) => {
+    app.handleLine(line);
+  });
+  lines.on('close', () => {
+    app.endOfInput();
+  });
+  void app.finished.then(() => {
+    lines.close();
+  });
+}
+
+/** Leaves at once on SIGTERM (and SIGINT outside a terminal UI). Returns what undoes it. */
+function quitOnSignals(app: LineApp, interactive: boolean): () => void {
+  const onSignal = (): void => {
+    app.quit(true);
+  };
+  process.on('SIGTERM', onSignal);
+  if (!interactive) process.on('SIGINT', onSignal);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+}
+
 async function connectCommand(
   address: string | undefined,
   options: ConnectOptions,
@@ -443,29 +481,13 @@ async function connectCommand(
       },
     );
   } else if (sendFile === undefined) {
-    const lines = createInterface({ input: process.stdin, terminal: false });
-    lines.on('line', (line) => {
-      app.handleLine(line);
-    });
-    // End of input means goodbye, once the transfers it started are over: a script's last
-    // command was its last word.
-    lines.on('close', () => {
-      app.endOfInput();
-    });
-    void app.finished.then(() => {
-      lines.close();
-    });
+    readLines(app);
   }
-  const onSignal = (): void => {
-    app.quit(true);
-  };
-  process.on('SIGTERM', onSignal);
-  if (!interactive) process.on('SIGINT', onSignal);
+  const stopSignals = quitOnSignals(app, interactive);
   const code = await app.finished;
   sendBar?.stop();
   ui?.close();
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
+  stopSignals();
   return code;
 }
 
@@ -540,26 +562,12 @@ async function peerCommand(options: PeerOptions, json: boolean): Promise<number>
       },
     );
   } else {
-    const lines = createInterface({ input: process.stdin, terminal: false });
-    lines.on('line', (line) => {
-      app.handleLine(line);
-    });
-    lines.on('close', () => {
-      app.endOfInput();
-    });
-    void app.finished.then(() => {
-      lines.close();
-    });
+    readLines(app);
   }
-  const onSignal = (): void => {
-    app.quit(true);
-  };
-  process.on('SIGTERM', onSignal);
-  if (!interactive) process.on('SIGINT', onSignal);
+  const stopSignals = quitOnSignals(app, interactive);
   const code = await app.finished;
   ui?.close();
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
+  stopSignals();
   return code;
 }
 

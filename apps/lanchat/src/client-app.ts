@@ -19,7 +19,7 @@ import {
 import { type ChatTcpClient, type TcpClientEvent, connectChat } from '@lanchat/tcp';
 import { udpClientTransport } from '@lanchat/udp';
 import { COMMAND_HELP, type Command, CommandError, parseCommand } from './commands.js';
-import { TransferDesk, isFileEvent } from './transfer-desk.js';
+import { TransferDesk, isFileCommand, isFileEvent } from './transfer-desk.js';
 import type { KnownHosts } from './known-hosts.js';
 
 /** What the client shows or prints: one NDJSON line each in --json mode (docs/cli.md). */
@@ -488,6 +488,10 @@ export class ClientApp {
   #run(command: Command): void {
     const client = this.#client;
     if (client === undefined) throw new InvalidStateError('not started');
+    if (isFileCommand(command)) {
+      this.#desk.run(command);
+      return;
+    }
     switch (command.kind) {
       case 'nothing':
         return;
@@ -552,21 +556,6 @@ export class ClientApp {
       }
       case 'presence':
         client.setPresence(command.presence);
-        return;
-      case 'send':
-        this.#desk.send(command.nick, command.path);
-        return;
-      case 'accept':
-        this.#desk.accept(command.first, command.rest);
-        return;
-      case 'reject':
-        this.#desk.reject(command.transfer);
-        return;
-      case 'cancel':
-        this.#desk.cancel(command.transfer);
-        return;
-      case 'transfers':
-        this.#desk.list();
         return;
       case 'say': {
         if (this.#chatPartner !== undefined) {

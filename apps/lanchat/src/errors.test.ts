@@ -10,6 +10,7 @@ const errorClasses = Object.entries(errors as Record<string, unknown>).filter(
 describe('client errors', () => {
   it('are exported', () => {
     expect(errorClasses.map(([name]) => name).sort()).toEqual([
+      'ContactsFileError',
       'InvalidAddressError',
       'KnownHostsFileError',
     ]);
@@ -25,5 +26,8 @@ describe('client errors', () => {
     expect(error.input).toBe('x:0');
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect(LanchatError.isInstance(new errors.KnownHostsFileError('f', 2, 'bad'))).toBe(true);
+    const contacts = new errors.ContactsFileError('/c/contacts.json', 'bad');
+    expect(contacts.path).toBe('/c/contacts.json');
+    expect(LanchatError.isInstance(contacts)).toBe(true);
   });
 });

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DataFileError } from '@lanchat/app-support';
 import { InvalidArgumentError, LanchatError, type LanchatErrorOptions } from '@lanchat/core';
 
 /**
@@ -51,13 +52,6 @@ export class KnownHostsFileError extends LanchatError {
  * The contacts file (`contacts.json`) is malformed. The message names the file and what is wrong;
  * `path` holds it. Fix or delete it (contacts are made again as peers are met).
  */
-export class ContactsFileError extends LanchatError {
+export class ContactsFileError extends DataFileError {
   static override readonly errorName: string = 'ContactsFileError';
-  /** The file at fault. */
-  readonly path: string;
-
-  constructor(path: string, message: string, options?: LanchatErrorOptions) {
-    super(message, options);
-    this.path = path;
-  }
 }

@@ -25,7 +25,7 @@ import { CommandError } from './commands.js';
 import type { Contacts } from './contacts.js';
 import { PEER_COMMAND_HELP, type PeerCommand, parsePeerCommand } from './peer-commands.js';
 import { clock, formatEvent, nickColour, notice, sanitizeForTerminal } from './terminal-ui.js';
-import { TransferDesk, isFileEvent } from './transfer-desk.js';
+import { TransferDesk, isFileCommand, isFileEvent } from './transfer-desk.js';
 
 /** A peer as `/peers` lists it. */
 export interface PeerListEntry {
@@ -307,6 +307,10 @@ export class PeerApp {
   #run(command: PeerCommand): void {
     const node = this.#peer();
     const output = this.#options.output;
+    if (isFileCommand(command)) {
+      this.#desk.run(command);
+      return;
+    }
     switch (command.kind) {
       case 'nothing':
         return;
@@ -417,21 +421,6 @@ export class PeerApp {
         output({ event: 'sent', id, to: command.nick, text: command.text });
         return;
       }
-      case 'send':
-        this.#desk.send(command.nick, command.path);
-        return;
-      case 'accept':
-        this.#desk.accept(command.first, command.rest);
-        return;
-      case 'reject':
-        this.#desk.reject(command.transfer);
-        return;
-      case 'cancel':
-        this.#desk.cancel(command.transfer);
-        return;
-      case 'transfers':
-        this.#desk.list();
-        return;
       case 'say': {
         const id = node.say(this.#room, command.text);
         output({ event: 'sent', id, room: this.#room, text: command.text });

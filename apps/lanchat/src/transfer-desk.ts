@@ -10,6 +10,7 @@ import { resolve as resolvePath } from 'node:path';
 import { type TransferOffer, type TransferSummary, toHex } from '@lanchat/core';
 import type { FileEvent } from '@lanchat/tcp';
 import type { OutputEvent, TransferFields } from './client-app.js';
+import type { Command } from './commands.js';
 
 /** Most transfers the app remembers; ended ones go first (the client keeps at most 64 going). */
 export const MAX_TRANSFER_RECORDS = 1_000;
@@ -60,6 +61,25 @@ const FILE_EVENT_TYPES: ReadonlySet<string> = new Set<FileEvent['type']>([
   'transfer-failed',
 ]);
 
+/** The commands of files, which a {@link TransferDesk} runs. */
+export type FileCommand = Extract<
+  Command,
+  { kind: 'send' | 'accept' | 'reject' | 'cancel' | 'transfers' }
+>;
+
+const FILE_COMMANDS: ReadonlySet<string> = new Set<FileCommand['kind']>([
+  'send',
+  'accept',
+  'reject',
+  'cancel',
+  'transfers',
+]);
+
+/** Whether a parsed command is one of files. */
+export function isFileCommand(command: { readonly kind: string }): command is FileCommand {
+  return FILE_COMMANDS.has(command.kind);
+}
+
 /** Whether an event of the client or the peer is a file event. */
 export function isFileEvent(event: { readonly type: string }): event is FileEvent {
   return FILE_EVENT_TYPES.has(event.type);
@@ -92,6 +112,27 @@ export class TransferDesk {
 
   constructor(options: TransferDeskOptions) {
     this.#options = options;
+  }
+
+  /** Runs `/send`, `/accept`, `/reject`, `/cancel` or `/transfers`. */
+  run(command: FileCommand): void {
+    switch (command.kind) {
+      case 'send':
+        this.send(command.nick, command.path);
+        return;
+      case 'accept':
+        this.accept(command.first, command.rest);
+        return;
+      case 'reject':
+        this.reject(command.transfer);
+        return;
+      case 'cancel':
+        this.cancel(command.transfer);
+        return;
+      case 'transfers':
+        this.list();
+        return;
+    }
   }
 
   /** `/reject [ID]`. */

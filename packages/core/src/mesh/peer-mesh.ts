@@ -23,7 +23,12 @@ import {
 import { DEFAULT_DEAD_TIMEOUT, DEFAULT_KEEPALIVE_INTERVAL } from '../session/session-options.js';
 import { TRANSFER_HIGH_WATER } from '../session/chat-client.js';
 import { encodeTransferData } from '../session/transfer-data.js';
-import { fromSessionTransfer, toSessionTransfer } from '../session/transfer-session.js';
+import {
+  fromOfferFields,
+  fromSessionTransfer,
+  toOfferFields,
+  toSessionTransfer,
+} from '../session/transfer-session.js';
 import {
   type TransferMessage,
   type TransferOffer,
@@ -806,18 +811,7 @@ export class PeerMesh {
       });
       return;
     }
-    this.#send(
-      link,
-      {
-        type: 'transfer-offer',
-        transfer: offer.transfer,
-        name: offer.name,
-        size: offer.size,
-        sha256: toHex(offer.sha256),
-        md5: toHex(offer.md5),
-      },
-      now,
-    );
+    this.#send(link, { type: 'transfer-offer', ...toOfferFields(offer) }, now);
   }
 
   /** Sends a transfer's message to the peer on its other end; dropped if it is not connected. */
@@ -1123,14 +1117,7 @@ export class PeerMesh {
           type: 'transfer-offered',
           key: peer.hex,
           nick: peer.nick,
-          offer: {
-            type: 'offer',
-            transfer: message.transfer,
-            name: message.name,
-            size: message.size,
-            sha256: fromHex(message.sha256),
-            md5: fromHex(message.md5),
-          },
+          offer: fromOfferFields(message),
         });
         return;
       default:

@@ -25,13 +25,13 @@ import {
 import { FifoQueue } from '../util/fifo-queue.js';
 import { ROOM_MESSAGE_KIND, decodeRoomMessage } from './room-message.js';
 import { TRANSFER_DATA_KIND, decodeTransferData, encodeTransferData } from './transfer-data.js';
-import { fromSessionTransfer, toSessionTransfer } from './transfer-session.js';
 import {
-  type TransferMessage,
-  type TransferOffer,
-  fromHex,
-  toHex,
-} from '../transfer/transfer-messages.js';
+  fromOfferFields,
+  fromSessionTransfer,
+  toOfferFields,
+  toSessionTransfer,
+} from './transfer-session.js';
+import { type TransferMessage, type TransferOffer } from '../transfer/transfer-messages.js';
 import { Secret } from './secret.js';
 import {
   type ClientMessage,
@@ -614,11 +614,7 @@ export class ChatClient {
         type: 'transfer-offer',
         id: this.#nextId,
         to: checkNickname(to),
-        transfer: offer.transfer,
-        name: offer.name,
-        size: offer.size,
-        sha256: toHex(offer.sha256),
-        md5: toHex(offer.md5),
+        ...toOfferFields(offer),
       },
       now,
     );
@@ -1095,14 +1091,7 @@ export class ChatClient {
         this.#events.push({
           type: 'transfer-offered',
           from: message.from,
-          offer: {
-            type: 'offer',
-            transfer: message.transfer,
-            name: message.name,
-            size: message.size,
-            sha256: fromHex(message.sha256),
-            md5: fromHex(message.md5),
-          },
+          offer: fromOfferFields(message),
         });
         return;
       case 'transfer-accept':

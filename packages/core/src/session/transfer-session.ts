@@ -5,12 +5,15 @@
  * @module
  */
 
-import type {
-  TransferAccept,
-  TransferAck,
-  TransferCancel,
-  TransferDone,
-  TransferReject,
+import {
+  type TransferAccept,
+  type TransferAck,
+  type TransferCancel,
+  type TransferDone,
+  type TransferOffer,
+  type TransferReject,
+  fromHex,
+  toHex,
 } from '../transfer/transfer-messages.js';
 import type { TransferControlMessage } from './session-messages.js';
 
@@ -64,4 +67,36 @@ export function fromSessionTransfer(message: TransferControlMessage): TransferCo
     case 'transfer-cancel':
       return { ...message, type: 'cancel' };
   }
+}
+
+/** The fields of an offer as control messages carry them: digests in hexadecimal. */
+export interface OfferFields {
+  readonly transfer: string;
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly md5: string;
+}
+
+/** An offer's fields for a `transfer-offer` control message. */
+export function toOfferFields(offer: TransferOffer): OfferFields {
+  return {
+    transfer: offer.transfer,
+    name: offer.name,
+    size: offer.size,
+    sha256: toHex(offer.sha256),
+    md5: toHex(offer.md5),
+  };
+}
+
+/** The offer a `transfer-offer` control message describes. */
+export function fromOfferFields(fields: OfferFields): TransferOffer {
+  return {
+    type: 'offer',
+    transfer: fields.transfer,
+    name: fields.name,
+    size: fields.size,
+    sha256: fromHex(fields.sha256),
+    md5: fromHex(fields.md5),
+  };
 }
