@@ -70,6 +70,9 @@ export const DEFAULT_MAX_OUTBOX = 1024;
 /** Default time a message waits for a lost peer before it fails: 5 minutes. */
 export const DEFAULT_OUTBOX_TIMEOUT = 300_000;
 
+/** Most transfers whose peer the mesh remembers (the adapter forgets ended ones). */
+const MAX_REMEMBERED_TRANSFERS = 4096;
+
 /** Longest text a peer takes from another, in bytes: 196,608 (a string field's bound). */
 const MAX_PEER_TEXT_BYTES = 196_608;
 
@@ -798,7 +801,7 @@ export class PeerMesh {
    */
   offerFile(to: string, offer: TransferOffer, now: number): void {
     const peer = this.#resolve(to);
-    this.#transfers.set(offer.transfer, peer.hex);
+    this.#noteTransfer(offer.transfer, peer, true);
     const link = peer.connected ? peer.link : undefined;
     if (link === undefined) {
       this.#events.push({
@@ -1031,7 +1034,7 @@ export class PeerMesh {
       throw new MalformedSessionMessageError(`the peer sent "${message.type}" before "hello"`);
     }
     if (message.type === 'data') {
-      this.#transfers.set(message.transfer, this.#transfers.get(message.transfer) ?? peer.hex);
+      this.#noteTransfer(message.transfer, peer);
       this.#events.push({ type: 'transfer-message', key: peer.hex, nick: peer.nick, message });
       return;
     }
@@ -1112,7 +1115,7 @@ export class PeerMesh {
         this.#learn(peer, message.peers, now);
         return;
       case 'transfer-offer':
-        this.#transfers.set(message.transfer, peer.hex);
+        this.#noteTransfer(message.transfer, peer, true);
         this.#events.push({
           type: 'transfer-offered',
           key: peer.hex,
@@ -1121,7 +1124,7 @@ export class PeerMesh {
         });
         return;
       default:
-        this.#transfers.set(message.transfer, this.#transfers.get(message.transfer) ?? peer.hex);
+        this.#noteTransfer(message.transfer, peer);
         this.#events.push({
           type: 'transfer-message',
           key: peer.hex,
@@ -1545,6 +1548,19 @@ export class PeerMesh {
     const name = this.#rooms.get(nameKey(checkRoomName(room)));
     if (name === undefined) throw new InvalidArgumentError(`not in room ${room}`);
     return name;
+  }
+
+  /**
+   * Remembers which peer a transfer is with (`replace`: even if it was with another), forgetting
+   * the oldest past {@link MAX_REMEMBERED_TRANSFERS}.
+   */
+  #noteTransfer(transfer: string, peer: Peer, replace = false): void {
+    if (!replace && this.#transfers.has(transfer)) return;
+    this.#transfers.delete(transfer);
+    this.#transfers.set(transfer, peer.hex);
+    if (this.#transfers.size > MAX_REMEMBERED_TRANSFERS) {
+      this.#transfers.delete(this.#transfers.keys().next().value!);
+    }
   }
 
   #messageId(epoch: string, n: number): string {

@@ -190,6 +190,11 @@ describe('file transfer through the server', () => {
     expect(lastOf(alice, 'transfer-completed')).toMatchObject({ transfer, direction: 'outgoing' });
     expect(lastOf(bob, 'transfer-completed')).toMatchObject({ transfer, direction: 'incoming' });
     expect(network.server.statistics.transfers).toBe(0);
+    // A link that goes down after the end interrupts nothing.
+    const before = alice.events.length;
+    alice.transfers.handleEvent({ type: 'transfer-interrupted', transfer }, network.now);
+    expect(alice.transfers.nextEvent()).toBeUndefined();
+    expect(alice.events.length).toBe(before);
   });
 
   it('sends files both ways at once', () => {

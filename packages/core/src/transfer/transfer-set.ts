@@ -317,7 +317,8 @@ export class TransferSet {
       }
       case 'transfer-interrupted': {
         const entry = this.#entries.get(event.transfer);
-        if (entry === undefined) return true;
+        // A transfer that has ended is not interrupted: its link going down changes nothing.
+        if (entry === undefined || entry.endedAt !== undefined) return true;
         if (entry.machine instanceof FileSender) {
           entry.machine.interrupt(now);
           entry.waitingForPeer = true;
