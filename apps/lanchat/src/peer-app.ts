@@ -542,6 +542,8 @@ export class PeerApp {
     const output = this.#options.output;
     switch (event.type) {
       case 'listening':
+        // At start, `started` says where; this tells of a later `/host`.
+        if (this.#node === undefined) return;
         output({ event: 'listening', host: event.host, port: event.port });
         return;
       case 'peer-connected': {
