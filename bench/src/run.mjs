@@ -7,6 +7,7 @@
 
 import process from 'node:process';
 import { runChannel } from './channel.mjs';
+import { runCrypto } from './crypto.mjs';
 import { runFanout } from './fanout.mjs';
 import { runFrameDecode } from './frame-decode.mjs';
 import { runHandshake } from './handshake.mjs';
@@ -24,6 +25,7 @@ const ALL = {
   'frame-decode': runFrameDecode,
   handshake: runHandshake,
   channel: runChannel,
+  crypto: runCrypto,
   fanout: runFanout,
   idle: runIdle,
   transfer: runTransfer,

@@ -4,7 +4,11 @@ import { defineConfig } from 'tsup';
 // CommonJS entry, so `import` and `require` each resolve types that describe their own module
 // format (no "masquerading" declarations; checked by attw in the package test).
 export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing/index.ts',
+    'browser-crypto': 'src/crypto/browser-crypto-provider.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

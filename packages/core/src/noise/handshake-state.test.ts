@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { LOW_ORDER_POINTS } from '../../test/low-order-points.js';
 import { describe, expect, it } from 'vitest';
 import type { CryptoProvider, X25519KeyPair } from '../crypto/crypto-provider.js';
 import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
@@ -23,18 +24,6 @@ import {
 
 const crypto = nodeCryptoProvider;
 const EMPTY = new Uint8Array(0);
-
-// Public keys of small order on Curve25519 (and their non-canonical encodings): a DH result with
-// any of them is all zeros.
-const LOW_ORDER_POINTS = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-].map((hex) => new Uint8Array(Buffer.from(hex, 'hex')));
 
 /** A provider that records every key pair it generates, to check that they get wiped. */
 function recordingProvider(): { provider: CryptoProvider; generated: X25519KeyPair[] } {
