@@ -137,4 +137,34 @@ describe.runIf(available)('two hosts on one LAN (network namespaces joined by a 
     tcp.send('across the LAN');
     expect(await udp.waitFor('message')).toMatchObject({ from: 'tom', text: 'across the LAN' });
   });
+
+  it('two lanchat peers, one on each host, find each other by LAN discovery and chat, with no address given', async () => {
+    const workspace = await resources.workspace();
+    const peer = (namespace: string, name: string): JsonProcess =>
+      resources.track(
+        new JsonProcess(
+          CLIENT_CLI,
+          ['--json', 'peer', '--name', name, '--config-dir', path.join(workspace, name)],
+          {},
+          ['ip', 'netns', 'exec', namespace],
+        ),
+      );
+    const ann = peer(serverNs, 'ann');
+    expect(await ann.waitFor('started')).toMatchObject({ port: 9997 });
+    await ann.waitFor('discovery');
+    const bob = peer(clientNs, 'bob');
+    expect(await bob.waitFor('peer-discovered')).toMatchObject({
+      nick: 'ann',
+      host: '10.201.7.1',
+      port: 9997,
+      via: 'discovery',
+    });
+    expect(await bob.waitFor('peer-connected')).toMatchObject({ nick: 'ann', incoming: false });
+    expect(await ann.waitFor('peer-connected')).toMatchObject({ nick: 'bob', host: '10.201.7.2' });
+    bob.send('hello across the LAN, no server');
+    expect(await ann.waitFor('message')).toMatchObject({
+      from: 'bob',
+      text: 'hello across the LAN, no server',
+    });
+  });
 });

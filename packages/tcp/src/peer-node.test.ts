@@ -177,6 +177,16 @@ describe('peers over TCP (loopback)', () => {
     expect(bob.node.peers()[0]).toMatchObject({ nick: 'ann', port: address.port });
   });
 
+  it('names an IPv4 peer by its IPv4 address on a dual-stack listener, not ::ffff:', async () => {
+    const ann = await peer('ann', { listen: { port: 0 } });
+    const bob = await peer('bob');
+    bob.node.connect('127.0.0.1', ann.port);
+    expect(await ann.events.waitFor('peer-connected')).toMatchObject({
+      nick: 'bob',
+      host: '127.0.0.1',
+    });
+  });
+
   it('stops when its signal aborts, leaving no listener', async () => {
     const controller = new AbortController();
     const ann = await peer('ann', { signal: controller.signal });

@@ -367,7 +367,7 @@ export class PeerNode {
       return;
     }
     const link = this.#mesh.accept(Date.now(), {
-      host: socket.remoteAddress ?? 'unknown',
+      host: plainAddress(socket.remoteAddress ?? 'unknown'),
       ...(socket.remotePort === undefined ? {} : { port: socket.remotePort }),
     });
     if (link === undefined) {
@@ -611,6 +611,15 @@ export class PeerNode {
       this.#resolveStopped();
     });
   }
+}
+
+/**
+ * An IPv4 address as itself, not in the IPv4-mapped IPv6 form a dual-stack listener reports
+ * (`::ffff:10.0.0.2`): the form peers pass on to each other and users see.
+ */
+function plainAddress(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return mapped === null ? address : mapped[1]!;
 }
 
 /** A listening server for peers at `host:port` (port default {@link DEFAULT_PEER_PORT}). */
