@@ -8,6 +8,7 @@ import { type AddressInfo, type Server, type Socket, createServer } from 'node:n
 import {
   ChatServer,
   type ChatServerOptions,
+  DEFAULT_HANDSHAKE_TIMEOUT,
   InvalidStateError,
   type Secret,
   type ServerEvent,
@@ -69,6 +70,30 @@ export interface ChatTcpServerOptions extends ChatServerOptions {
    * then the transports' business). Default true.
    */
   readonly tcp?: boolean;
+  /**
+   * Takes the TCP connections whose first bytes are an HTTP request (a browser, a WebSocket
+   * upgrade) instead of the chat, with the bytes read so far (put them back with
+   * `socket.unshift`): `webSocketTransport()` of @lanchat/ws serves a web page and WebSocket
+   * sessions on the chat's own port this way. Without it, HTTP gets a short plain-text answer
+   * (protocol section 8.1).
+   */
+  readonly http?: (socket: Socket, head: Buffer) => void;
+}
+
+/** The longest HTTP method, and its space: the bytes looked at before a connection is routed. */
+const HTTP_SNIFF_BYTES = 8;
+const HTTP_METHOD = /^(?:GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE) /;
+
+/**
+ * Whether the first bytes of a connection are an HTTP request line (`true`), not one (`false`),
+ * or too few to tell (`undefined`).
+ */
+export function sniffHttp(head: Uint8Array): boolean | undefined {
+  const text = Buffer.from(head.subarray(0, HTTP_SNIFF_BYTES)).toString('latin1');
+  if (HTTP_METHOD.test(text)) return true;
+  // Still a prefix of "METHOD ": wait for more bytes.
+  if (head.length < HTTP_SNIFF_BYTES && /^[A-Z]*$/.test(text)) return undefined;
+  return false;
 }
 
 interface Connection {
@@ -102,6 +127,9 @@ export class ChatTcpServer {
   readonly #onEvent: ((event: TcpServerEvent) => void) | undefined;
   readonly #endTimeout: number;
   readonly #transports: readonly ServerTransport[];
+  readonly #http: ((socket: Socket, head: Buffer) => void) | undefined;
+  /** Sockets whose first bytes are awaited, to route them (with `http`). */
+  readonly #sniffing = new Set<Socket>();
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = (): void => {
     void this.close();
@@ -130,8 +158,10 @@ export class ChatTcpServer {
     );
     this.#signal = options.signal;
     this.#transports = options.transports ?? [];
+    this.#http = options.http;
     server?.on('connection', (socket) => {
-      this.#accept(socket);
+      if (this.#http === undefined) this.#accept(socket);
+      else this.#sniff(socket, this.#http);
     });
     server?.on('error', (error) => {
       this.#emit({ type: 'socket-error', connection: undefined, address: 'listener', error });
@@ -205,6 +235,8 @@ export class ChatTcpServer {
         this.#allClosed = closed;
       });
       this.#chat.shutdown(message, Date.now());
+      // Connections not yet routed are no one's yet: closed at once.
+      for (const socket of this.#sniffing) socket.destroy();
       this.#flush();
       this.#checkAllClosed();
       void Promise.all([
@@ -228,7 +260,45 @@ export class ChatTcpServer {
     this.#onEvent?.(event);
   }
 
-  #accept(socket: Socket): void {
+  /**
+   * Waits for a connection's first bytes: HTTP goes to `http`, anything else to the chat. A
+   * connection silent for the handshake timeout is closed.
+   */
+  #sniff(socket: Socket, http: (socket: Socket, head: Buffer) => void): void {
+    this.#sniffing.add(socket);
+    let head: Buffer = Buffer.alloc(0);
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      this.#sniffing.delete(socket);
+    };
+    const onData = (chunk: Buffer): void => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const verdict = sniffHttp(head);
+      if (verdict === undefined) return;
+      done();
+      socket.pause();
+      if (verdict) {
+        http(socket, head);
+        return;
+      }
+      this.#accept(socket, head);
+      socket.resume();
+    };
+    const onClose = (): void => {
+      done();
+    };
+    const timer = setTimeout(() => {
+      done();
+      socket.destroy();
+    }, DEFAULT_HANDSHAKE_TIMEOUT);
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.on('error', () => undefined);
+  }
+
+  #accept(socket: Socket, head?: Buffer): void {
     const address = describeAddress(socket);
     const id = this.#chat.accept(Date.now(), address, socket.remoteAddress ?? 'unknown');
     if (id === undefined) {
@@ -261,6 +331,7 @@ export class ChatTcpServer {
       this.#scheduleFlush();
       this.#checkAllClosed();
     });
+    if (head !== undefined) this.#chat.receive(id, head, Date.now());
     this.#scheduleFlush();
   }
 

@@ -46,6 +46,7 @@ export {
   type TcpServerEvent,
   WRITE_BATCH_BYTES,
   listenChat,
+  sniffHttp,
 } from './chat-tcp-server.js';
 export {
   type ChatTcpClientOptions,
