@@ -1,21 +1,57 @@
-import { defineConfig } from 'tsup';
+import path from 'node:path';
+import { type Options, defineConfig } from 'tsup';
 
-// Dual ESM + CommonJS build. tsup writes index.d.ts for the ESM entry and index.d.cts for the
-// CommonJS entry, so `import` and `require` each resolve types that describe their own module
-// format (no "masquerading" declarations; checked by attw in the package test).
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    testing: 'src/testing/index.ts',
-    'browser-crypto': 'src/crypto/browser-crypto-provider.ts',
+type Plugin = NonNullable<Options['esbuildPlugins']>[number];
+
+/**
+ * The browser build: `node:crypto` becomes the small noble-based stand-in of the integrity
+ * checks, and the default crypto provider becomes the browser provider, so that the core runs
+ * in a page with nothing from Node.js.
+ */
+const browserAliases: Plugin = {
+  name: 'lanchat-browser-aliases',
+  setup(build) {
+    build.onResolve({ filter: /^node:crypto$/ }, () => ({
+      path: path.resolve('src/crypto/node-crypto-browser.ts'),
+    }));
+    build.onResolve({ filter: /\/node-crypto-provider\.js$/ }, () => ({
+      path: path.resolve('src/crypto/default-provider-browser.ts'),
+    }));
   },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  // Shared code between the two entries goes into chunks, so that both entries see the same
-  // classes (an error made by one is an `instanceof` the other's class).
-  splitting: true,
-  treeshake: true,
-});
+};
+
+export default defineConfig([
+  // Dual ESM + CommonJS build. tsup writes index.d.ts for the ESM entry and index.d.cts for the
+  // CommonJS entry, so `import` and `require` each resolve types that describe their own module
+  // format (no "masquerading" declarations; checked by attw in the package test).
+  {
+    entry: {
+      index: 'src/index.ts',
+      testing: 'src/testing/index.ts',
+      'browser-crypto': 'src/crypto/browser-crypto-provider.ts',
+    },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    // Shared code between the entries goes into chunks, so that all see the same classes (an
+    // error made by one is an `instanceof` the other's class).
+    splitting: true,
+    treeshake: true,
+  },
+  // The package's `browser` condition: the same API, ESM, for bundlers building a web page.
+  {
+    entry: { index: 'src/index.ts' },
+    format: ['esm'],
+    outDir: 'dist-browser',
+    platform: 'browser',
+    target: 'es2022',
+    dts: false,
+    sourcemap: true,
+    clean: true,
+    splitting: false,
+    treeshake: true,
+    esbuildPlugins: [browserAliases],
+  },
+]);

@@ -2,13 +2,25 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ChatClient, type ClientEvent, nodeCryptoProvider } from '@lanchat/core';
-import { browserCryptoProvider } from '@lanchat/core/browser-crypto';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { type ChatClient, type ClientEvent, nodeCryptoProvider } from '@lanchat/core';
 import { type ChatTcpServer, connectChat, listenChat } from '@lanchat/tcp';
 import { Events } from '@lanchat/tcp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { webSocketTransport } from './web-socket-transport.js';
+
+/**
+ * The browser build of the core (the package's `browser` condition), as a web page's bundler
+ * picks it: node:crypto replaced by noble, the default crypto provider the browser one.
+ */
+const browserCore = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@lanchat/core/package.json')),
+  'dist-browser',
+  'index.js',
+);
+const web = (await import(browserCore)) as typeof import('@lanchat/core');
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -29,15 +41,15 @@ async function startServer(page?: string): Promise<{ server: ChatTcpServer; port
 }
 
 /**
- * A chat client over a WebSocket, as the page runs one: core's ChatClient with the browser's
- * crypto provider, each write one binary message.
+ * A chat client over a WebSocket, as the page runs one: the browser build's ChatClient, each
+ * write one binary message.
  */
 function webClient(
   port: number,
   nick: string,
 ): { session: ChatClient; events: Events<ClientEvent>; flush: () => void } {
   const events = new Events<ClientEvent>();
-  const session = new ChatClient({ now: Date.now(), crypto: browserCryptoProvider });
+  const session = new web.ChatClient({ now: Date.now() });
   const socket = new WebSocket(`ws://127.0.0.1:${port}/lanchat`);
   cleanups.push(() => {
     socket.terminate();
@@ -73,7 +85,12 @@ function rawHttp(port: number, request: string): Promise<string> {
 }
 
 describe("the chat over WebSocket, on the TCP server's own port", () => {
-  it('a WebSocket client (core ChatClient, browser crypto) and a TCP client chat in one room', async () => {
+  it('the browser build imports nothing of Node.js, and its default crypto is the browser provider', async () => {
+    expect(await readFile(browserCore, 'utf8')).not.toMatch(/from ["']node:/);
+    expect(web.nodeCryptoProvider.name).toBe('noble (browser)');
+  });
+
+  it('a WebSocket client (the browser build of core) and a TCP client chat in one room', async () => {
     const { port } = await startServer();
     const web = webClient(port, 'webby');
     await web.events.waitFor('login-succeeded');
