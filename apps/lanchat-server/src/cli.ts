@@ -22,6 +22,7 @@ import {
   announceServer,
   udpTransport,
 } from '@lanchat/udp';
+import { type WebSocketTransport, webSocketTransport } from '@lanchat/ws';
 import { ACCOUNTS_FILE_NAME, AccountStore } from './accounts.js';
 import { ensureDataDir, resolveDataDir } from './data-dir.js';
 import { discoveryName } from './discovery-name.js';
@@ -46,6 +47,8 @@ interface ServeOptions extends GlobalOptions {
   readonly mdnsPort: number;
   /** Also serve the chat over UDP, on the same port number. */
   readonly udp?: boolean;
+  /** Also serve browsers (true), with the web page of this folder (a string). */
+  readonly web?: boolean | string;
 }
 
 /** The address to give `lanchat connect --udp`: the first LAN address with the UDP port. */
@@ -231,6 +234,11 @@ async function serve(options: ServeOptions): Promise<number> {
           },
         })
       : undefined;
+  const web: WebSocketTransport | undefined =
+    options.web === undefined || options.web === false
+      ? undefined
+      : webSocketTransport(typeof options.web === 'string' ? { page: options.web } : {});
+  const transports = [...(udp === undefined ? [] : [udp]), ...(web === undefined ? [] : [web])];
   const server = await listenChat({
     staticKeyPair: identity.keyPair,
     host: options.host,
@@ -246,7 +254,8 @@ async function serve(options: ServeOptions): Promise<number> {
       ? {}
       : { loginLimiter: { baseDelay: options.loginBackoff } }),
     signal: controller.signal,
-    ...(udp === undefined ? {} : { transports: [udp] }),
+    ...(transports.length === 0 ? {} : { transports }),
+    ...(web === undefined ? {} : { http: web.http }),
     onEvent: (event) => {
       log.server(event);
     },
@@ -265,6 +274,7 @@ async function serve(options: ServeOptions): Promise<number> {
       accounts: store !== undefined,
       dataDir,
       ...(udpPort === undefined ? {} : { udpPort }),
+      ...(web === undefined ? {} : { web: true }),
     },
     [
       `${pc.bold('lanchat-server')} listening on port ${pc.bold(String(port))}${udpPort === undefined ? '' : ` (TCP and UDP${udpPort === port ? '' : ` ${udpPort}`})`}`,
@@ -275,10 +285,20 @@ async function serve(options: ServeOptions): Promise<number> {
       ...(udpPort === undefined
         ? []
         : [`  over UDP:     lanchat connect --udp ${udpAddress(addresses[0], port, udpPort)}`]),
+      ...(web === undefined
+        ? []
+        : [`  in a browser: http://${addresses[0] ?? `127.0.0.1:${port}`}/`]),
     ].join('\n'),
   );
   const announcer = options.discovery
-    ? await startDiscovery(log, options, identity.keyPair.publicKey, port, udpPort)
+    ? await startDiscovery(
+        log,
+        options,
+        identity.keyPair.publicKey,
+        port,
+        udpPort,
+        web !== undefined,
+      )
     : undefined;
   const advertisement =
     options.discovery && options.mdnsPort !== 0 && announcer !== undefined
@@ -325,6 +345,7 @@ async function startDiscovery(
   publicKey: Uint8Array,
   port: number,
   udpPort: number | undefined,
+  web: boolean,
 ): Promise<ServerAnnouncer | undefined> {
   const name = discoveryName(options.name);
   // Announced where the server can be reached: everywhere when it listens on every address,
@@ -344,7 +365,11 @@ async function startDiscovery(
     const announcer = await announceServer({
       name,
       publicKey,
-      ports: { tcp: port, ...(udpPort === undefined ? {} : { udp: udpPort }) },
+      ports: {
+        tcp: port,
+        ...(udpPort === undefined ? {} : { udp: udpPort }),
+        ...(web ? { ws: port } : {}),
+      },
       port: options.discoveryPort,
       ...(wildcard ? {} : { interfaces: [options.host] }),
       onError: (error) => {
@@ -429,6 +454,10 @@ export function createProgram(): Command {
     .option('--name <name>', 'the server name shown to users')
     .option('--lobby <room>', 'the room everyone joins', validated(checkRoomName))
     .option('--udp', 'also serve the chat over UDP, on the same port number')
+    .option(
+      '--web [dir]',
+      'also serve browsers on the same port: the chat over WebSocket, and the web page of DIR',
+    )
     .option('--no-discovery', 'do not announce the server on the LAN (see `lanchat discover`)')
     .addOption(
       new Option('--discovery-port <port>', 'UDP port of LAN discovery')
