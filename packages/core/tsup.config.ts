@@ -4,18 +4,18 @@ import { type Options, defineConfig } from 'tsup';
 type Plugin = NonNullable<Options['esbuildPlugins']>[number];
 
 /**
- * The browser build: `node:crypto` becomes the small noble-based stand-in of the integrity
- * checks, and the default crypto provider becomes the browser provider, so that the core runs
- * in a page with nothing from Node.js.
+ * The browser build: the default crypto provider becomes the browser provider, and the
+ * integrity checks' node:crypto functions (`integrity/node-hashes.ts`) a small noble-based
+ * stand-in, so that the core runs in a page with nothing from Node.js.
  */
 const browserAliases: Plugin = {
   name: 'lanchat-browser-aliases',
   setup(build) {
-    build.onResolve({ filter: /^node:crypto$/ }, () => ({
-      path: path.resolve('src/crypto/node-crypto-browser.ts'),
-    }));
     build.onResolve({ filter: /\/node-crypto-provider\.js$/ }, () => ({
       path: path.resolve('src/crypto/default-provider-browser.ts'),
+    }));
+    build.onResolve({ filter: /\/node-hashes\.js$/ }, () => ({
+      path: path.resolve('src/crypto/node-crypto-browser.ts'),
     }));
   },
 };

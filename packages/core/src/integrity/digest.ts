@@ -5,7 +5,7 @@
  * @module
  */
 
-import { timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from './node-hashes.js';
 import { InvalidArgumentError, InvalidStateError } from '../errors/lanchat-error.js';
 
 /**

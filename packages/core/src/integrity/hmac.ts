@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createHmac } from 'node:crypto';
+import { createHmac } from './node-hashes.js';
 import { InvalidArgumentError } from '../errors/lanchat-error.js';
 import { TamperedError } from '../errors/integrity-errors.js';
 import { StreamingDigest, asUint8Array, checkBytes, constantTimeEqual } from './digest.js';

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { createHash } from 'node:crypto';
+import { createHash } from './node-hashes.js';
 import { ChecksumMismatchError } from '../errors/integrity-errors.js';
 import { StreamingDigest, asUint8Array, checkBytes, constantTimeEqual } from './digest.js';
 

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { createHash } from 'node:crypto';
+import { createHash } from './node-hashes.js';
 import { ChecksumMismatchError } from '../errors/integrity-errors.js';
 import { StreamingDigest } from './digest.js';
 
