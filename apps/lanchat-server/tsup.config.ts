@@ -1,3 +1,4 @@
+import { cp } from 'node:fs/promises';
 import { defineConfig } from 'tsup';
 
 // One executable entry, ESM only (an app, not a library). @lanchat/core stays an external
@@ -12,4 +13,8 @@ export default defineConfig({
   clean: true,
   // The apps' shared helpers are a private workspace package: bundled in, never a dependency.
   noExternal: ['@lanchat/app-support'],
+  // The web page (@lanchat/web, built first by turbo) ships inside the server: `--web` serves it.
+  async onSuccess() {
+    await cp('../web/dist', 'dist/web', { recursive: true });
+  },
 });

@@ -5,6 +5,7 @@
  */
 
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadOrCreateIdentity } from '@lanchat/app-support';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -50,6 +51,9 @@ interface ServeOptions extends GlobalOptions {
   /** Also serve browsers (true), with the web page of this folder (a string). */
   readonly web?: boolean | string;
 }
+
+/** The web page built into the server (@lanchat/web), served by `--web` without a folder. */
+const BUNDLED_PAGE = fileURLToPath(new URL('./web', import.meta.url));
 
 /** The address to give `lanchat connect --udp`: the first LAN address with the UDP port. */
 function udpAddress(first: string | undefined, port: number, udpPort: number): string {
@@ -237,7 +241,9 @@ async function serve(options: ServeOptions): Promise<number> {
   const web: WebSocketTransport | undefined =
     options.web === undefined || options.web === false
       ? undefined
-      : webSocketTransport(typeof options.web === 'string' ? { page: options.web } : {});
+      : webSocketTransport({
+          page: typeof options.web === 'string' ? options.web : BUNDLED_PAGE,
+        });
   const transports = [...(udp === undefined ? [] : [udp]), ...(web === undefined ? [] : [web])];
   const server = await listenChat({
     staticKeyPair: identity.keyPair,

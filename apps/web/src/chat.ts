@@ -32,9 +32,23 @@ export type ChatEvent =
       }
     >
   | Exclude<TransferSetEvent, { type: 'read-requested' | 'data-received' | 'transfer-verified' }>
-  | { readonly type: 'file-ready'; readonly transfer: string; readonly name: string; readonly url: string }
-  | { readonly type: 'connection'; readonly state: 'connecting' | 'online' | 'lost' | 'closed'; readonly detail?: string }
-  | { readonly type: 'key'; readonly fingerprint: string; readonly status: 'new' | 'known' | 'changed'; readonly pinned?: string };
+  | {
+      readonly type: 'file-ready';
+      readonly transfer: string;
+      readonly name: string;
+      readonly url: string;
+    }
+  | {
+      readonly type: 'connection';
+      readonly state: 'connecting' | 'online' | 'lost' | 'closed';
+      readonly detail?: string;
+    }
+  | {
+      readonly type: 'key';
+      readonly fingerprint: string;
+      readonly status: 'new' | 'known' | 'changed';
+      readonly pinned?: string;
+    };
 
 interface Incoming {
   readonly name: string;
@@ -51,7 +65,9 @@ export function chatUrl(location: Location): string {
 export class BrowserChat {
   readonly #url: string;
   readonly #onEvent: (event: ChatEvent) => void;
-  readonly #transfers = new TransferSet({ randomBytes: (length) => nodeCryptoProvider.randomBytes(length) });
+  readonly #transfers = new TransferSet({
+    randomBytes: (length) => nodeCryptoProvider.randomBytes(length),
+  });
   readonly #sources = new Map<string, File>();
   readonly #incoming = new Map<string, Incoming>();
   #details: LoginDetails;
@@ -111,7 +127,11 @@ export class BrowserChat {
     const bytes = new Uint8Array(await file.arrayBuffer());
     const sha256 = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
     const md5 = createMd5().update(bytes).digest();
-    const transfer = this.#transfers.offer(to, { name: file.name, size: file.size, sha256, md5 }, Date.now());
+    const transfer = this.#transfers.offer(
+      to,
+      { name: file.name, size: file.size, sha256, md5 },
+      Date.now(),
+    );
     this.#sources.set(transfer, file);
     this.#flush();
     return transfer;
@@ -121,7 +141,12 @@ export class BrowserChat {
   acceptFile(transfer: string): void {
     const offer = this.#transfers.offerOf(transfer);
     if (offer.size > MAX_RECEIVED_FILE) {
-      this.#transfers.reject(transfer, Date.now(), 'too-large', 'the file is too large for a web page');
+      this.#transfers.reject(
+        transfer,
+        Date.now(),
+        'too-large',
+        'the file is too large for a web page',
+      );
     } else {
       this.#incoming.set(transfer, { name: offer.name, chunks: [], received: 0 });
       this.#transfers.accept(transfer, Date.now());
@@ -179,12 +204,20 @@ export class BrowserChat {
     this.#pumpFiles();
     if (this.#stopped) return;
     if (!this.#everOnline) {
-      this.#onEvent({ type: 'connection', state: 'closed', detail: session.error?.message ?? 'could not connect' });
+      this.#onEvent({
+        type: 'connection',
+        state: 'closed',
+        detail: session.error?.message ?? 'could not connect',
+      });
       return;
     }
     this.#attempt++;
     const delay = Math.min(15_000, 250 * 2 ** Math.min(this.#attempt - 1, 10));
-    this.#onEvent({ type: 'connection', state: 'lost', detail: `reconnecting in ${Math.round(delay / 100) / 10} s` });
+    this.#onEvent({
+      type: 'connection',
+      state: 'lost',
+      detail: `reconnecting in ${Math.round(delay / 100) / 10} s`,
+    });
     this.#reconnectTimer = window.setTimeout(() => {
       this.#open();
     }, delay);
@@ -224,14 +257,20 @@ export class BrowserChat {
 
   #arm(session: ChatClient): void {
     window.clearTimeout(this.#timer);
-    const deadline = Math.min(session.pollTimeout() ?? Infinity, this.#transfers.pollTimeout() ?? Infinity);
+    const deadline = Math.min(
+      session.pollTimeout() ?? Infinity,
+      this.#transfers.pollTimeout() ?? Infinity,
+    );
     if (deadline === Infinity) return;
-    this.#timer = window.setTimeout(() => {
-      if (this.#session !== session) return;
-      session.handleTimeout(Date.now());
-      this.#transfers.handleTimeout(Date.now());
-      this.#flush();
-    }, Math.max(0, deadline - Date.now()));
+    this.#timer = window.setTimeout(
+      () => {
+        if (this.#session !== session) return;
+        session.handleTimeout(Date.now());
+        this.#transfers.handleTimeout(Date.now());
+        this.#flush();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
   }
 
   #handle(session: ChatClient, event: ClientEvent): void {
@@ -268,7 +307,9 @@ export class BrowserChat {
         type: 'key',
         fingerprint,
         status: 'changed',
-        pinned: keyFingerprint(Uint8Array.from(pinned.match(/../g) ?? [], (byte) => parseInt(byte, 16))),
+        pinned: keyFingerprint(
+          Uint8Array.from(pinned.match(/../g) ?? [], (byte) => parseInt(byte, 16)),
+        ),
       });
       this.#stopped = true;
       this.#socket?.close(1000);
@@ -276,7 +317,10 @@ export class BrowserChat {
     }
     if (pinned === null) localStorage.setItem(storageKey, toHex(key));
     this.#onEvent({ type: 'key', fingerprint, status: pinned === null ? 'new' : 'known' });
-    if (loginRequired && (this.#details.user === undefined || this.#details.password === undefined)) {
+    if (
+      loginRequired &&
+      (this.#details.user === undefined || this.#details.password === undefined)
+    ) {
       this.#awaitingLogin = true;
       return;
     }
@@ -288,7 +332,11 @@ export class BrowserChat {
 
   /** The transfers' file work: reads for sending, in-memory writes, the checked file handed out. */
   #pumpFiles(): void {
-    for (let event = this.#transfers.nextEvent(); event !== undefined; event = this.#transfers.nextEvent()) {
+    for (
+      let event = this.#transfers.nextEvent();
+      event !== undefined;
+      event = this.#transfers.nextEvent()
+    ) {
       switch (event.type) {
         case 'read-requested':
           this.#read(event.transfer, event.offset, event.length);

@@ -23,36 +23,36 @@ interface Conversation {
 /** Most lines kept per conversation. */
 const MAX_LINES = 2000;
 
-function element<T extends HTMLElement>(id: string): T {
+function element<T extends HTMLElement>(id: string, kind: new () => T): T {
   const found = document.getElementById(id);
-  if (found === null) throw new Error(`the page lacks #${id}`);
-  return found as T;
+  if (!(found instanceof kind)) throw new Error(`the page lacks #${id}`);
+  return found;
 }
 
 const ui = {
-  join: element<HTMLElement>('join'),
-  joinForm: element<HTMLFormElement>('join-form'),
-  nick: element<HTMLInputElement>('nick'),
-  account: element<HTMLElement>('account'),
-  user: element<HTMLInputElement>('user'),
-  password: element<HTMLInputElement>('password'),
-  joinStatus: element<HTMLElement>('join-status'),
-  chat: element<HTMLElement>('chat'),
-  serverName: element<HTMLElement>('server-name'),
-  fingerprint: element<HTMLElement>('fingerprint'),
-  status: element<HTMLElement>('status'),
-  rooms: element<HTMLUListElement>('rooms'),
-  privates: element<HTMLUListElement>('privates'),
-  people: element<HTMLUListElement>('people'),
-  joinRoom: element<HTMLFormElement>('join-room'),
-  roomName: element<HTMLInputElement>('room-name'),
-  title: element<HTMLElement>('conversation-title'),
-  transcript: element<HTMLOListElement>('transcript'),
-  files: element<HTMLUListElement>('files'),
-  composer: element<HTMLFormElement>('composer'),
-  message: element<HTMLTextAreaElement>('message'),
-  fileInput: element<HTMLInputElement>('file-input'),
-  fileLabel: element<HTMLElement>('file-label'),
+  join: element('join', HTMLElement),
+  joinForm: element('join-form', HTMLFormElement),
+  nick: element('nick', HTMLInputElement),
+  account: element('account', HTMLElement),
+  user: element('user', HTMLInputElement),
+  password: element('password', HTMLInputElement),
+  joinStatus: element('join-status', HTMLElement),
+  chat: element('chat', HTMLElement),
+  serverName: element('server-name', HTMLElement),
+  fingerprint: element('fingerprint', HTMLElement),
+  status: element('status', HTMLElement),
+  rooms: element('rooms', HTMLUListElement),
+  privates: element('privates', HTMLUListElement),
+  people: element('people', HTMLUListElement),
+  joinRoom: element('join-room', HTMLFormElement),
+  roomName: element('room-name', HTMLInputElement),
+  title: element('conversation-title', HTMLElement),
+  transcript: element('transcript', HTMLOListElement),
+  files: element('files', HTMLUListElement),
+  composer: element('composer', HTMLFormElement),
+  message: element('message', HTMLTextAreaElement),
+  fileInput: element('file-input', HTMLInputElement),
+  fileLabel: element('file-label', HTMLElement),
 };
 
 const conversations = new Map<string, Conversation>();
@@ -116,13 +116,16 @@ function show(key: string): void {
   if (target === undefined) return;
   current = key;
   target.unread = 0;
-  ui.title.textContent = target.kind === 'room' ? `#${target.name}` : `Private chat with ${target.name}`;
+  ui.title.textContent =
+    target.kind === 'room' ? `#${target.name}` : `Private chat with ${target.name}`;
   ui.transcript.replaceChildren();
   for (const line of target.lines) appendLine(line);
   const privateChat = target.kind === 'private';
   ui.fileInput.disabled = !privateChat;
   ui.fileLabel.setAttribute('aria-disabled', String(!privateChat));
-  ui.fileLabel.title = privateChat ? `Send a file to ${target.name}` : 'Open a private chat to send a file';
+  ui.fileLabel.title = privateChat
+    ? `Send a file to ${target.name}`
+    : 'Open a private chat to send a file';
   renderConversations();
   ui.message.focus();
 }
@@ -143,8 +146,12 @@ function conversationButton(target: Conversation): HTMLLIElement {
 
 function renderConversations(): void {
   const all = [...conversations.values()];
-  ui.rooms.replaceChildren(...all.filter((target) => target.kind === 'room').map(conversationButton));
-  ui.privates.replaceChildren(...all.filter((target) => target.kind === 'private').map(conversationButton));
+  ui.rooms.replaceChildren(
+    ...all.filter((target) => target.kind === 'room').map(conversationButton),
+  );
+  ui.privates.replaceChildren(
+    ...all.filter((target) => target.kind === 'private').map(conversationButton),
+  );
 }
 
 function renderPeople(): void {
@@ -181,9 +188,16 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-const fileItems = new Map<string, { item: HTMLLIElement; progress: HTMLProgressElement; label: HTMLElement }>();
+const fileItems = new Map<
+  string,
+  { item: HTMLLIElement; progress: HTMLProgressElement; label: HTMLElement }
+>();
 
-function fileItem(transfer: string, text: string, size: number): { item: HTMLLIElement; progress: HTMLProgressElement; label: HTMLElement } {
+function fileItem(
+  transfer: string,
+  text: string,
+  size: number,
+): { item: HTMLLIElement; progress: HTMLProgressElement; label: HTMLElement } {
   let entry = fileItems.get(transfer);
   if (entry === undefined) {
     const item = document.createElement('li');
@@ -206,8 +220,11 @@ function onEvent(event: ChatEvent): void {
   switch (event.type) {
     case 'connection':
       ui.status.textContent =
-        event.state === 'online' ? 'connected' : `${event.state}${event.detail === undefined ? '' : `: ${event.detail}`}`;
-      if (event.state === 'closed' && !ui.join.hidden) ui.joinStatus.textContent = event.detail ?? 'disconnected';
+        event.state === 'online'
+          ? 'connected'
+          : `${event.state}${event.detail === undefined ? '' : `: ${event.detail}`}`;
+      if (event.state === 'closed' && !ui.join.hidden)
+        ui.joinStatus.textContent = event.detail ?? 'disconnected';
       return;
     case 'key':
       ui.fingerprint.textContent = event.fingerprint;
@@ -245,10 +262,18 @@ function onEvent(event: ChatEvent): void {
       return;
     case 'user-joined':
       setPerson(event.nick);
-      add(conversation('room', event.room), { ts: Date.now(), from: undefined, text: `${event.nick} joined` });
+      add(conversation('room', event.room), {
+        ts: Date.now(),
+        from: undefined,
+        text: `${event.nick} joined`,
+      });
       return;
     case 'user-left':
-      add(conversation('room', event.room), { ts: Date.now(), from: undefined, text: `${event.nick} left` });
+      add(conversation('room', event.room), {
+        ts: Date.now(),
+        from: undefined,
+        text: `${event.nick} left`,
+      });
       return;
     case 'user-connected':
       setPerson(event.nick);
@@ -271,7 +296,11 @@ function onEvent(event: ChatEvent): void {
       add(conversation('room', event.room), { ts: event.ts, from: event.from, text: event.text });
       return;
     case 'private-message-received':
-      add(conversation('private', event.from), { ts: event.ts, from: event.from, text: event.text });
+      add(conversation('private', event.from), {
+        ts: event.ts,
+        from: event.from,
+        text: event.text,
+      });
       return;
     case 'message-failed':
     case 'request-failed':
@@ -282,7 +311,11 @@ function onEvent(event: ChatEvent): void {
       notice(`the server is shutting down: ${event.message}`);
       return;
     case 'transfer-offered': {
-      const entry = fileItem(event.transfer, `${event.peer} offers ${event.name} (${formatBytes(event.size)})`, event.size);
+      const entry = fileItem(
+        event.transfer,
+        `${event.peer} offers ${event.name} (${formatBytes(event.size)})`,
+        event.size,
+      );
       const accept = document.createElement('button');
       accept.type = 'button';
       accept.textContent = 'Accept';

@@ -1,0 +1,107 @@
+/**
+ * The web page in a real browser: Debian's Chromium driven by playwright-core, against the real
+ * `lanchat-server --web` (the page built into it), with a terminal client in `--json` mode.
+ * Screenshots go to e2e/artifacts/.
+ */
+
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestResources, startClient, startServer } from './processes.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.join(import.meta.dirname, '..', 'artifacts');
+
+const resources = new TestResources();
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // Root in a container: Chromium's sandbox needs user namespaces it may not have.
+    args: ['--no-sandbox'],
+  });
+  await mkdir(ARTIFACTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await resources.cleanUp();
+  await browser.close();
+});
+
+async function join(
+  port: number,
+  nick: string,
+  viewport = { width: 1100, height: 800 },
+): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.getByLabel('Your name').fill(nick);
+  await page.getByRole('button', { name: 'Join', exact: true }).click();
+  await page.locator('#chat').waitFor({ state: 'visible' });
+  return page;
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.getByLabel('Message').fill(text);
+  await page.getByLabel('Message').press('Enter');
+}
+
+describe('the web page in Chromium, beside a terminal client', () => {
+  it('room chat both ways, a private chat, and a file from a page to the terminal client', async () => {
+    const directory = await resources.workspace();
+    const { server, port, fingerprint } = await startServer(path.join(directory, 'server'), [
+      '--web',
+    ]);
+    resources.track(server);
+    const inbox = path.join(directory, 'inbox');
+    const tom = resources.track(
+      startClient(port, path.join(directory, 'tom'), ['--name', 'tom', '--accept-files', inbox]),
+    );
+    await tom.waitFor('connected');
+
+    const alice = await join(port, 'alice');
+    const bob = await join(port, 'bob', { width: 390, height: 844 });
+    // The server's key is shown, as the server printed it.
+    await expect.poll(() => alice.locator('#fingerprint').textContent()).toBe(fingerprint);
+
+    // Room chat: page to terminal and page, terminal to pages.
+    await say(alice, 'hello from alice');
+    expect(await tom.waitFor('message', (event) => event['from'] === 'alice')).toMatchObject({
+      room: 'lobby',
+      text: 'hello from alice',
+    });
+    await bob.locator('#transcript', { hasText: 'alice: hello from alice' }).waitFor();
+    tom.send('hello from the terminal');
+    await alice.locator('#transcript', { hasText: 'tom: hello from the terminal' }).waitFor();
+    await bob.locator('#transcript', { hasText: 'tom: hello from the terminal' }).waitFor();
+
+    // A private chat between the two pages.
+    await alice.locator('#people').getByRole('button', { name: 'bob' }).click();
+    await say(alice, 'just between us');
+    await bob.locator('#privates').getByRole('button', { name: /alice/ }).click();
+    await bob.locator('#transcript', { hasText: 'alice: just between us' }).waitFor();
+    expect(await tom.ofType('private-message')).toEqual([]);
+
+    // A file from alice's page to tom, checked by SHA-256.
+    const content = randomBytes(300_000);
+    await alice.locator('#people').getByRole('button', { name: 'tom' }).click();
+    await alice.locator('#file-input').setInputFiles({
+      name: 'notes.bin',
+      mimeType: 'application/octet-stream',
+      buffer: content,
+    });
+    const received = await tom.waitFor('transfer-completed', () => true, 30_000);
+    const digest = createHash('sha256').update(content).digest('hex');
+    expect(received).toMatchObject({ peer: 'alice', name: 'notes.bin', sha256: digest });
+    const saved = await readFile(received['path'] as string);
+    expect(createHash('sha256').update(saved).digest('hex')).toBe(digest);
+    await alice.locator('#files', { hasText: 'sent' }).waitFor();
+
+    await alice.screenshot({ path: path.join(ARTIFACTS, 'page-desktop.png'), fullPage: true });
+    await bob.screenshot({ path: path.join(ARTIFACTS, 'page-phone.png'), fullPage: true });
+  });
+});
