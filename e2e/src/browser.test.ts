@@ -5,11 +5,12 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestResources, startClient, startServer } from './processes.js';
+import { spawn } from 'node:child_process';
+import { SERVER_CLI, TestResources, startClient, startServer } from './processes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(import.meta.dirname, '..', 'artifacts');
@@ -103,5 +104,61 @@ describe('the web page in Chromium, beside a terminal client', () => {
 
     await alice.screenshot({ path: path.join(ARTIFACTS, 'page-desktop.png'), fullPage: true });
     await bob.screenshot({ path: path.join(ARTIFACTS, 'page-phone.png'), fullPage: true });
+  });
+
+  it('takes a file from the terminal client into a page, checked, with a link to save it', async () => {
+    const directory = await resources.workspace();
+    const { server, port } = await startServer(path.join(directory, 'server'), ['--web']);
+    resources.track(server);
+    const tom = resources.track(startClient(port, path.join(directory, 'tom'), ['--name', 'tom']));
+    await tom.waitFor('connected');
+    const alice = await join(port, 'alice');
+    const content = randomBytes(200_000);
+    const source = path.join(directory, 'photo.bin');
+    await writeFile(source, content);
+    tom.send(`/send alice ${source}`);
+    await alice.locator('#files', { hasText: 'tom offers photo.bin' }).waitFor();
+    await alice.getByRole('button', { name: 'Accept' }).click();
+    const link = alice.getByRole('link', { name: 'Save photo.bin' });
+    await link.waitFor();
+    // The bytes behind the link, hashed in the page.
+    const digest = await alice.evaluate(
+      async (url: string) => {
+        const bytes = await (await fetch(url)).arrayBuffer();
+        const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+        return Array.from(hash, (byte) => byte.toString(16).padStart(2, '0')).join('');
+      },
+      (await link.getAttribute('href'))!,
+    );
+    expect(digest).toBe(createHash('sha256').update(content).digest('hex'));
+    expect(await tom.waitFor('transfer-completed')).toMatchObject({ peer: 'alice' });
+  });
+
+  it('asks for an account on a server that requires one, and logs in with it', async () => {
+    const directory = await resources.workspace();
+    const dataDir = path.join(directory, 'server');
+    const added = spawn(process.execPath, [
+      SERVER_CLI,
+      'users',
+      'add',
+      'carol',
+      '--data-dir',
+      dataDir,
+    ]);
+    added.stdin.end('correct horse battery\n');
+    expect(await new Promise((resolve) => added.on('exit', resolve))).toBe(0);
+    const { server, port } = await startServer(dataDir, ['--web', '--accounts']);
+    resources.track(server);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.getByLabel('Your name').fill('carol');
+    await page.getByRole('button', { name: 'Join', exact: true }).click();
+    await page.getByLabel('Password').waitFor({ state: 'visible' });
+    await page.getByLabel('Account').fill('carol');
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Join', exact: true }).click();
+    await page.locator('#chat').waitFor({ state: 'visible' });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'page-account.png') });
   });
 });

@@ -316,14 +316,11 @@ export class BrowserChat {
       return;
     }
     if (pinned === null) localStorage.setItem(storageKey, toHex(key));
+    // Known before the event, so that the page can ask for the account when it hears of the key.
+    this.#awaitingLogin =
+      loginRequired && (this.#details.user === undefined || this.#details.password === undefined);
     this.#onEvent({ type: 'key', fingerprint, status: pinned === null ? 'new' : 'known' });
-    if (
-      loginRequired &&
-      (this.#details.user === undefined || this.#details.password === undefined)
-    ) {
-      this.#awaitingLogin = true;
-      return;
-    }
+    if (this.#awaitingLogin) return;
     const details: LoginDetails = this.#everOnline
       ? { ...this.#details, rooms: this.#rooms.filter((room) => room !== session.lobby) }
       : this.#details;

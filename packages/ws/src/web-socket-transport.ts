@@ -88,7 +88,7 @@ const HEADERS = {
   'Referrer-Policy': 'no-referrer',
   // The page talks to this server only: its own files, and the WebSocket endpoint.
   'Content-Security-Policy':
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; frame-ancestors 'none'",
+    "default-src 'self'; connect-src 'self' ws: wss: blob:; img-src 'self' data: blob:; frame-ancestors 'none'",
   'Cache-Control': 'no-cache',
 };
 
