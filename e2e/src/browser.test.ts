@@ -85,7 +85,7 @@ describe('the web page in Chromium, beside a terminal client', () => {
     await say(alice, 'just between us');
     await bob.locator('#privates').getByRole('button', { name: /alice/ }).click();
     await bob.locator('#transcript', { hasText: 'alice: just between us' }).waitFor();
-    expect(await tom.ofType('private-message')).toEqual([]);
+    expect(tom.ofType('private-message')).toEqual([]);
 
     // A file from alice's page to tom, checked by SHA-256.
     const content = randomBytes(300_000);
