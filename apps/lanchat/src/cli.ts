@@ -85,6 +85,11 @@ function parseTimeout(value: string): number {
   return timeout;
 }
 
+/** `--room`, repeatable: every room given, checked. */
+function collectRoom(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), validated(checkRoomName)(value)];
+}
+
 /** Where `/accept` saves files by default: $XDG_DOWNLOAD_DIR, ~/Downloads, or here. */
 function defaultDownloadDir(): string {
   const xdg = process.env['XDG_DOWNLOAD_DIR'];
@@ -591,14 +596,7 @@ export function createProgram(): Command {
       'log in with an account (the password is asked, or read from LANCHAT_PASSWORD)',
       validated((value) => checkName('username', value)),
     )
-    .option(
-      '--room <room>',
-      'also join this room (repeatable)',
-      (value: string, previous: string[] | undefined) => [
-        ...(previous ?? []),
-        validated(checkRoomName)(value),
-      ],
-    )
+    .option('--room <room>', 'also join this room (repeatable)', collectRoom)
     .option(
       '--accept-new-key',
       'accept a server key that differs from the pinned one (only if you know why it changed)',
@@ -663,14 +661,7 @@ export function createProgram(): Command {
       'dial this peer at start (repeatable); a contact by name, or HOST[:PORT]',
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
-    .option(
-      '--room <room>',
-      'also join this room (repeatable)',
-      (value: string, previous: string[] | undefined) => [
-        ...(previous ?? []),
-        validated(checkRoomName)(value),
-      ],
-    )
+    .option('--room <room>', 'also join this room (repeatable)', collectRoom)
     .option(
       '--config-dir <dir>',
       'where the identity key and contacts are kept (default: $XDG_CONFIG_HOME/lanchat)',

@@ -8,7 +8,6 @@
 
 import {
   InvalidStateError,
-  LanchatError,
   type Presence,
   Secret,
   type UserInfo,
@@ -18,7 +17,7 @@ import {
 } from '@lanchat/core';
 import { type ChatTcpClient, type TcpClientEvent, connectChat } from '@lanchat/tcp';
 import { udpClientTransport } from '@lanchat/udp';
-import { COMMAND_HELP, type Command, CommandError, parseCommand } from './commands.js';
+import { COMMAND_HELP, type Command, parseCommand, runLine } from './commands.js';
 import { TransferDesk, isFileCommand, isFileEvent } from './transfer-desk.js';
 import type { KnownHosts } from './known-hosts.js';
 
@@ -364,27 +363,20 @@ export class ClientApp {
   }
 
   #runLine(line: string): void {
-    let command: Command;
-    try {
-      command = parseCommand(line);
-    } catch (error) {
-      if (error instanceof CommandError) {
-        this.#error('bad-command', error.message);
-        return;
-      }
-      throw error;
-    }
-    try {
-      this.#run(command);
-    } catch (error) {
-      if (InvalidStateError.isInstance(error)) {
-        this.#error('not-connected', 'not connected to the server yet; wait a moment');
-      } else if (LanchatError.isInstance(error)) {
-        this.#error((error as LanchatError & { code?: string }).code ?? error.name, error.message);
-      } else {
-        throw error;
-      }
-    }
+    runLine(
+      line,
+      parseCommand,
+      (command) => {
+        this.#run(command);
+      },
+      (code, message) => {
+        this.#error(code, message);
+      },
+      (caught) =>
+        InvalidStateError.isInstance(caught)
+          ? ['not-connected', 'not connected to the server yet; wait a moment']
+          : undefined,
+    );
   }
 
   /**

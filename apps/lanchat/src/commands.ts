@@ -5,6 +5,8 @@
  * @module
  */
 
+import { LanchatError } from '@lanchat/core';
+
 /** A parsed input line. */
 export type Command =
   | { readonly kind: 'help' }
@@ -169,5 +171,39 @@ export function parseCommand(line: string): Command {
       return { kind: 'quit' };
     default:
       throw usage(name);
+  }
+}
+
+/**
+ * Parses and runs one input line. A line that does not parse becomes `error('bad-command', ...)`;
+ * a typed lanchat error thrown by `run` becomes `error` with its `code` (or its name) and message,
+ * unless `describe` words it otherwise. Other errors are thrown.
+ */
+export function runLine<C>(
+  line: string,
+  parse: (line: string) => C,
+  run: (command: C) => void,
+  error: (code: string, message: string) => void,
+  describe: (caught: LanchatError) => readonly [string, string] | undefined = () => undefined,
+): void {
+  let command: C;
+  try {
+    command = parse(line);
+  } catch (caught) {
+    if (caught instanceof CommandError) {
+      error('bad-command', caught.message);
+      return;
+    }
+    throw caught;
+  }
+  try {
+    run(command);
+  } catch (caught) {
+    if (!LanchatError.isInstance(caught)) throw caught;
+    const [code, message] = describe(caught) ?? [
+      (caught as LanchatError & { code?: string }).code ?? caught.name,
+      caught.message,
+    ];
+    error(code, message);
   }
 }

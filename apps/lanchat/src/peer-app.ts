@@ -21,7 +21,7 @@ import { type ServerAnnouncer, announceServer, discoverServers } from '@lanchat/
 import pc from 'picocolors';
 import { parseServerAddress } from './address.js';
 import { ExitCode, type OutputEvent } from './client-app.js';
-import { CommandError } from './commands.js';
+import { runLine } from './commands.js';
 import type { Contacts } from './contacts.js';
 import { PEER_COMMAND_HELP, type PeerCommand, parsePeerCommand } from './peer-commands.js';
 import { clock, formatEvent, nickColour, notice, sanitizeForTerminal } from './terminal-ui.js';
@@ -255,25 +255,16 @@ export class PeerApp {
 
   /** Runs one input line: a command or text. Errors become `error` events. */
   handleLine(line: string): void {
-    let command: PeerCommand;
-    try {
-      command = parsePeerCommand(line);
-    } catch (error) {
-      if (error instanceof CommandError) {
-        this.#error('bad-command', error.message);
-        return;
-      }
-      throw error;
-    }
-    try {
-      this.#run(command);
-    } catch (error) {
-      if (LanchatError.isInstance(error)) {
-        this.#error((error as LanchatError & { code?: string }).code ?? error.name, error.message);
-      } else {
-        throw error;
-      }
-    }
+    runLine(
+      line,
+      parsePeerCommand,
+      (command) => {
+        this.#run(command);
+      },
+      (code, message) => {
+        this.#error(code, message);
+      },
+    );
   }
 
   /** Leaves the mesh and stops (`now`: without waiting for transfers). */
