@@ -8,7 +8,14 @@ import tseslint from 'typescript-eslint';
 // (floating promises, misused promises) as well as the usual mistakes.
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/dist-browser/**', '**/node_modules/**', '**/.turbo/**', '**/coverage/**', 'docs/api/**'],
+    ignores: [
+      '**/dist/**',
+      '**/dist-browser/**',
+      '**/node_modules/**',
+      '**/.turbo/**',
+      '**/coverage/**',
+      'docs/api/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,

@@ -87,6 +87,16 @@ describe('the web page in Chromium, beside a terminal client', () => {
     await bob.locator('#transcript', { hasText: 'alice: just between us' }).waitFor();
     expect(tom.ofType('private-message')).toEqual([]);
 
+    // Presence, and a room joined and left.
+    await bob.getByLabel('You are').selectOption('away');
+    await alice.locator('#people li', { hasText: 'bob' }).filter({ hasText: 'away' }).waitFor();
+    await alice.getByLabel('Join a room').fill('games');
+    await alice.getByRole('button', { name: 'Join', exact: true }).click();
+    await alice.locator('#conversation-title', { hasText: '#games' }).waitFor();
+    await alice.getByRole('button', { name: 'Leave this room' }).click();
+    await alice.locator('#conversation-title', { hasText: '#lobby' }).waitFor();
+    expect(await alice.locator('#rooms').textContent()).not.toContain('games');
+
     // A file from alice's page to tom, checked by SHA-256.
     const content = randomBytes(300_000);
     await alice.locator('#people').getByRole('button', { name: 'tom' }).click();

@@ -53,7 +53,11 @@ const ui = {
   message: element('message', HTMLTextAreaElement),
   fileInput: element('file-input', HTMLInputElement),
   fileLabel: element('file-label', HTMLElement),
+  presence: element('presence', HTMLSelectElement),
+  leaveRoom: element('leave-room', HTMLButtonElement),
 };
+
+let lobby = 'lobby';
 
 const conversations = new Map<string, Conversation>();
 const people = new Map<string, { nick: string; presence: Presence }>();
@@ -120,6 +124,7 @@ function show(key: string): void {
     target.kind === 'room' ? `#${target.name}` : `Private chat with ${target.name}`;
   ui.transcript.replaceChildren();
   for (const line of target.lines) appendLine(line);
+  ui.leaveRoom.hidden = target.kind !== 'room' || nameKey(target.name) === nameKey(lobby);
   const privateChat = target.kind === 'private';
   ui.fileInput.disabled = !privateChat;
   ui.fileLabel.setAttribute('aria-disabled', String(!privateChat));
@@ -241,6 +246,7 @@ function onEvent(event: ChatEvent): void {
       ui.serverName.textContent = event.server;
       ui.join.hidden = true;
       ui.chat.hidden = false;
+      lobby = event.lobby;
       for (const room of event.rooms) conversation('room', room);
       show(keyOf('room', event.lobby));
       chat?.act((session, now) => session.listUsers(undefined, now));
@@ -255,6 +261,7 @@ function onEvent(event: ChatEvent): void {
       return;
     case 'room-left':
       conversations.delete(keyOf('room', event.room));
+      if (current === keyOf('room', event.room)) show(keyOf('room', lobby));
       renderConversations();
       return;
     case 'users-listed':
@@ -435,6 +442,29 @@ ui.joinRoom.addEventListener('submit', (event) => {
     ui.roomName.value = '';
   } catch (error) {
     notice(`cannot join: ${error instanceof Error ? error.message : String(error)}`);
+  }
+});
+
+ui.leaveRoom.addEventListener('click', () => {
+  const target = conversations.get(current);
+  if (chat === undefined || target?.kind !== 'room') return;
+  try {
+    chat.act((session, now) => session.leave(target.name, now));
+  } catch (error) {
+    notice(`cannot leave: ${error instanceof Error ? error.message : String(error)}`);
+  }
+});
+
+ui.presence.addEventListener('change', () => {
+  const presence = ui.presence.value;
+  if (chat === undefined || (presence !== 'online' && presence !== 'away' && presence !== 'busy')) {
+    return;
+  }
+  try {
+    chat.act((session, now) => session.setPresence(presence, now));
+    setPerson(myNick, presence);
+  } catch (error) {
+    notice(`cannot change presence: ${error instanceof Error ? error.message : String(error)}`);
   }
 });
 
