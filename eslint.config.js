@@ -11,6 +11,9 @@ export default tseslint.config(
     ignores: [
       '**/dist/**',
       '**/dist-browser/**',
+      // Temporary files tsup and Vite write beside their configs while a build runs.
+      '**/*.bundled_*.mjs',
+      '**/*.timestamp-*.mjs',
       '**/node_modules/**',
       '**/.turbo/**',
       '**/coverage/**',
