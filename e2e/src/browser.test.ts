@@ -171,4 +171,30 @@ describe('the web page in Chromium, beside a terminal client', () => {
     await page.locator('#chat').waitFor({ state: 'visible' });
     await page.screenshot({ path: path.join(ARTIFACTS, 'page-account.png') });
   });
+
+  it('reconnects after the server restarts, and refuses a server whose key changed', async () => {
+    const directory = await resources.workspace();
+    const dataDir = path.join(directory, 'server');
+    const first = await startServer(dataDir, ['--web']);
+    resources.track(first.server);
+    const port = first.port;
+    const alice = await join(port, 'alice');
+    await first.server.kill('SIGTERM');
+    await alice.locator('#status', { hasText: 'reconnecting' }).waitFor();
+    // The same server (same identity) back on its port: the page logs in again by itself.
+    const again = await startServer(dataDir, ['--web'], port);
+    resources.track(again.server);
+    await alice.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 20_000 });
+    const tom = resources.track(startClient(port, path.join(directory, 'tom'), ['--name', 'tom']));
+    await tom.waitFor('connected');
+    await say(alice, 'back again');
+    expect(await tom.waitFor('message')).toMatchObject({ from: 'alice', text: 'back again' });
+    // Another identity on that port: the page refuses it, with both fingerprints.
+    await again.server.kill('SIGTERM');
+    const impostor = await startServer(path.join(directory, 'other'), ['--web'], port);
+    resources.track(impostor.server);
+    await alice.locator('#status', { hasText: 'CHANGED' }).waitFor({ timeout: 20_000 });
+    expect(await alice.locator('#status').textContent()).toContain(impostor.fingerprint);
+    expect(impostor.server.ofType('user-logged-in')).toEqual([]);
+  });
 });

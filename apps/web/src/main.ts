@@ -234,7 +234,10 @@ function onEvent(event: ChatEvent): void {
     case 'key':
       ui.fingerprint.textContent = event.fingerprint;
       if (event.status === 'changed') {
-        ui.joinStatus.textContent = `The server's key has CHANGED (pinned ${event.pinned ?? '?'}, now ${event.fingerprint}). Someone may be impersonating it: not connecting.`;
+        const warning = `The server's key has CHANGED (pinned ${event.pinned ?? '?'}, now ${event.fingerprint}). Someone may be impersonating it: not connecting.`;
+        ui.joinStatus.textContent = warning;
+        ui.status.textContent = warning;
+        ui.fingerprint.textContent = `${event.fingerprint} (CHANGED)`;
       } else if (chat?.awaitingLogin === true) {
         ui.account.hidden = false;
         ui.joinStatus.textContent = 'This server requires an account: enter it and join.';
