@@ -16,8 +16,11 @@ import {
   toHex,
 } from '@lanchat/core';
 
-/** Largest file the page takes: it holds a received file in memory until it is saved. */
-export const MAX_RECEIVED_FILE = 512 * 1024 * 1024;
+/**
+ * Largest file the page takes or sends: it holds a received file in memory until it is saved,
+ * and a sent one while it hashes it.
+ */
+export const MAX_PAGE_FILE = 512 * 1024 * 1024;
 
 /** What the page hears from its client. */
 export type ChatEvent =
@@ -124,6 +127,9 @@ export class BrowserChat {
 
   /** Hashes and offers a file to `to`. */
   async sendFile(to: string, file: File): Promise<string> {
+    if (file.size > MAX_PAGE_FILE) {
+      throw new Error(`a web page sends files of at most ${MAX_PAGE_FILE / 1024 / 1024} MiB`);
+    }
     const bytes = new Uint8Array(await file.arrayBuffer());
     const sha256 = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
     const md5 = createMd5().update(bytes).digest();
@@ -140,7 +146,7 @@ export class BrowserChat {
   /** Takes an offered file (into memory; `file-ready` gives its URL once checked). */
   acceptFile(transfer: string): void {
     const offer = this.#transfers.offerOf(transfer);
-    if (offer.size > MAX_RECEIVED_FILE) {
+    if (offer.size > MAX_PAGE_FILE) {
       this.#transfers.reject(
         transfer,
         Date.now(),

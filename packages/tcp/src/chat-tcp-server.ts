@@ -128,6 +128,8 @@ export class ChatTcpServer {
   readonly #endTimeout: number;
   readonly #transports: readonly ServerTransport[];
   readonly #http: ((socket: Socket, head: Buffer) => void) | undefined;
+  /** How long a connection may stay silent before it is routed (the handshake timeout). */
+  readonly #sniffTimeout: number;
   /** Sockets whose first bytes are awaited, to route them (with `http`). */
   readonly #sniffing = new Set<Socket>();
   readonly #signal: AbortSignal | undefined;
@@ -159,6 +161,7 @@ export class ChatTcpServer {
     this.#signal = options.signal;
     this.#transports = options.transports ?? [];
     this.#http = options.http;
+    this.#sniffTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     server?.on('connection', (socket) => {
       if (this.#http === undefined) this.#accept(socket);
       else this.#sniff(socket, this.#http);
@@ -292,7 +295,7 @@ export class ChatTcpServer {
     const timer = setTimeout(() => {
       done();
       socket.destroy();
-    }, DEFAULT_HANDSHAKE_TIMEOUT);
+    }, this.#sniffTimeout);
     socket.on('data', onData);
     socket.once('close', onClose);
     socket.on('error', () => undefined);

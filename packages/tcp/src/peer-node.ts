@@ -408,6 +408,7 @@ export class PeerNode {
     socket.once('close', () => {
       this.#sockets.delete(link);
       this.#closedWaiters.get(link)?.();
+      this.#closedWaiters.delete(link);
       this.#mesh.linkClosed(link, Date.now(), failure?.message);
       if (!this.#stopped) this.#flush();
     });
