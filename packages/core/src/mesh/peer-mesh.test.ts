@@ -414,6 +414,44 @@ describe('PeerMesh: leaving, hanging up, partitions', () => {
     net.runUntil(() => fullMesh(net, names), 10_000);
   });
 
+  it('gossip older than a goodbye does not bring a peer that left back (40 timings)', () => {
+    // dan's own list of peers reaches the others as its links come up; cid leaves meanwhile, so
+    // some lists naming cid arrive after cid's goodbye.
+    const names = ['ann', 'bob', 'cid', 'dan'];
+    let late = 0;
+    for (let offset = 0; offset < 40; offset++) {
+      const net = new TestingNetwork({
+        seed: offset + 1,
+        latency: { min: 1, max: 20 },
+        peerOptions: FAST,
+      });
+      for (const name of names) net.addPeer(name);
+      net.connect('bob', 'ann');
+      net.connect('cid', 'ann');
+      net.runUntil(() => fullMesh(net, ['ann', 'bob', 'cid']));
+      net.connect('dan', 'cid');
+      net.runUntil(() => connected(net, 'dan').includes('cid'));
+      net.runFor(offset);
+      net.act('cid', (mesh, now) => {
+        mesh.disconnect(now);
+      });
+      net.runFor(10_000);
+      for (const name of ['ann', 'bob', 'dan']) {
+        const cid = net
+          .peer(name)
+          .mesh.peers()
+          .find((peer) => peer.nick === 'cid');
+        expect(cid?.status, `${name} at offset ${offset}`).toBe('away');
+        late += ofType(net.peer(name).events, 'peer-disconnected').filter(
+          (event) => event.nick === 'cid' && event.reason === 'left',
+        ).length;
+      }
+      expect(net.peer('cid').mesh.links(), `offset ${offset}`).toEqual([]);
+      expect(fullMesh(net, ['ann', 'bob', 'dan']), `offset ${offset}`).toBe(true);
+    }
+    expect(late).toBe(120);
+  });
+
   it('hanging up on one peer ends that pair alone, and neither side dials the other again', () => {
     const names = ['ann', 'bob', 'cid'];
     const net = network(names);

@@ -1226,8 +1226,8 @@ export class PeerMesh {
           via: from.nick,
         });
       }
-      if (peer.hungUp || this.#left) continue;
-      peer.left = false;
+      // A peer that left comes back by dialling: a list naming it may be older than its goodbye.
+      if (peer.hungUp || peer.left || this.#left) continue;
       peer.attempt = 0;
       const at = now + this.#headStart(peer);
       if (peer.dialAt === undefined || peer.dialAt > at) peer.dialAt = at;
