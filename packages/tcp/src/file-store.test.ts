@@ -1,10 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import {
+  type FileHandle,
+  mkdtemp,
+  open,
+  readFile,
+  rm,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlockReader, readAt, writeAt } from './file-store.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  BlockReader,
+  FLUSH_BEHIND_BYTES,
+  type TargetFile,
+  finishTarget,
+  flushBehind,
+  readAt,
+  writeAt,
+} from './file-store.js';
 
 let directory = '';
 
@@ -121,5 +137,97 @@ describe('writeAt', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('flushBehind and finishTarget', () => {
+  /** A target on a stand-in handle whose flushes settle when the test says. */
+  function fakeTarget() {
+    const flushes: { resolve: () => void; reject: (error: Error) => void }[] = [];
+    const calls: string[] = [];
+    const handle = {
+      datasync: () =>
+        new Promise<void>((resolve, reject) => {
+          calls.push('datasync');
+          flushes.push({ resolve, reject });
+        }),
+      sync: () => {
+        calls.push('sync');
+        return Promise.resolve();
+      },
+      close: () => {
+        calls.push('close');
+        return Promise.resolve();
+      },
+    };
+    const target: TargetFile = {
+      handle: handle as unknown as FileHandle,
+      directory,
+      partPath: join(directory, 'never-made.part'),
+      name: 'never-made.bin',
+      flush: { unflushed: 0, running: undefined, error: undefined },
+    };
+    return { target, flushes, calls };
+  }
+
+  it('starts a flush each FLUSH_BEHIND_BYTES written, one at a time, and the final sync waits for it', async () => {
+    const { target, flushes, calls } = fakeTarget();
+    flushBehind(target, FLUSH_BEHIND_BYTES - 1);
+    expect(calls).toEqual([]);
+    flushBehind(target, 1);
+    expect(calls).toEqual(['datasync']);
+    // Another threshold's worth while the first runs: no second flush yet.
+    flushBehind(target, FLUSH_BEHIND_BYTES);
+    expect(calls).toEqual(['datasync']);
+    flushes[0]!.resolve();
+    await target.flush.running;
+    expect(target.flush.running).toBeUndefined();
+    flushBehind(target, 1);
+    expect(calls).toEqual(['datasync', 'datasync']);
+    // finishTarget waits for the flush under way before its own sync.
+    const finishing = finishTarget(target).catch((error: unknown) => error);
+    await Promise.resolve();
+    expect(calls).toEqual(['datasync', 'datasync']);
+    flushes[1]!.resolve();
+    await finishing; // link() fails on the file that was never made: only the order matters here
+    expect(calls.slice(0, 4)).toEqual(['datasync', 'datasync', 'sync', 'close']);
+  });
+
+  it('a failed flush fails the finish with its error, and no sync can hide it', async () => {
+    const { target, flushes, calls } = fakeTarget();
+    flushBehind(target, FLUSH_BEHIND_BYTES);
+    flushes[0]!.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await expect(finishTarget(target)).rejects.toThrow(/EIO/);
+    expect(calls).toEqual(['datasync']);
+  });
+
+  it('a file written past several thresholds is whole once finished, flushed on the way', async () => {
+    const partPath = join(directory, '.large.bin.part');
+    const handle = await open(partPath, 'wx+', 0o600);
+    const datasync = vi.spyOn(handle, 'datasync');
+    const target: TargetFile = {
+      handle,
+      directory,
+      partPath,
+      name: 'large.bin',
+      flush: { unflushed: 0, running: undefined, error: undefined },
+    };
+    const block = randomBytes(4 * 1024 * 1024);
+    const blocks = (2 * FLUSH_BEHIND_BYTES) / block.length + 1;
+    for (let index = 0; index < blocks; index++) {
+      await writeAt(handle, [block], index * block.length);
+      flushBehind(target, block.length);
+    }
+    const path = await finishTarget(target);
+    expect(path).toBe(join(directory, 'large.bin'));
+    expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(1);
+    expect(datasync.mock.calls.length).toBeLessThanOrEqual(2);
+    const written = await readFile(path);
+    expect(written.length).toBe(blocks * block.length);
+    for (let index = 0; index < blocks; index++) {
+      expect(
+        equalBytes(written.subarray(index * block.length, (index + 1) * block.length), block),
+      ).toBe(true);
+    }
   });
 });

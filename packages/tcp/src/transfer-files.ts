@@ -23,6 +23,7 @@ import {
   WRITE_BLOCK_BYTES,
   discardTarget,
   finishTarget,
+  flushBehind,
   openSource,
   prepareTarget,
   writeAt,
@@ -315,6 +316,7 @@ export class TransferFiles {
       .then(
         () => {
           if (this.#targets.get(transfer) !== target || target.pass !== pass) return;
+          flushBehind(target.file, batch.end - batch.offset);
           entry.done = true;
           let end: number | undefined;
           while (target.pending[0]?.done === true) end = target.pending.shift()!.end;
