@@ -56,7 +56,8 @@
  * before and after each contender's transfer: other traffic on the machine counts in them too.
  *
  * BENCH_UDP_MB: the file's size in MiB (default 64). BENCH_UDP_ROUNDS: measured rounds of each
- * contender (default 2). Medians are quoted; every round is printed too.
+ * contender (default 2). Medians are quoted; every round is printed too. BENCH_UDP_CPU_PROF=DIR runs
+ * the lanchat processes of the direct rounds with --cpu-prof into DIR.
  *
  * @module
  */
@@ -288,6 +289,16 @@ async function lanchatRound(source, rates, round) {
   const children = childGroup('./udp-lanchat.mjs', {
     label: (role) =>
       `lanchat udp ${role}${rates === undefined ? '' : ` (relay ${rates.loss * 100}%)`}`,
+    execArgv: (role) =>
+      process.env['BENCH_UDP_CPU_PROF'] === undefined || rates !== undefined
+        ? []
+        : [
+            '--cpu-prof',
+            '--cpu-prof-dir',
+            process.env['BENCH_UDP_CPU_PROF'],
+            '--cpu-prof-name',
+            `udp-${role}-${round}.cpuprofile`,
+          ],
     lifetimeMs: CHILD_LIFETIME,
   });
   try {
