@@ -452,6 +452,93 @@ describe('PeerMesh: leaving, hanging up, partitions', () => {
     expect(late).toBe(120);
   });
 
+  it('property: whatever the latencies and however joins and leaves interleave, a peer that heard a goodbye never dials that peer again, one that left dials no one, and the rest stay meshed', () => {
+    const step = fc.oneof(
+      fc.record({ type: fc.constant('join' as const), via: fc.nat(20) }),
+      fc.record({ type: fc.constant('leave' as const), peer: fc.nat(20) }),
+      fc.record({ type: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 60 }) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 3, max: 6 }),
+        fc.array(step, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.nat(1000),
+        (count, steps, maxLatency, seed) => {
+          const net = new TestingNetwork({
+            seed: seed + 1,
+            latency: { min: 1, max: maxLatency },
+            peerOptions: FAST,
+          });
+          const names = Array.from({ length: count }, (_, index) => `p${index}`);
+          for (const name of names) net.addPeer(name);
+          for (let index = 1; index < count; index++) net.connect(names[index]!, names[index - 1]!);
+          net.runUntil(() => fullMesh(net, names), 20_000);
+          const present = [...names];
+          let added = count;
+          /** Where each peer's events stood when it left. */
+          const leftAt = new Map<string, number>();
+          for (const action of steps) {
+            if (action.type === 'join') {
+              const name = `p${added++}`;
+              net.addPeer(name);
+              const stay = present.filter((other) => !leftAt.has(other));
+              if (stay.length > 0) net.connect(name, stay[action.via % stay.length]!);
+              present.push(name);
+            } else if (action.type === 'leave') {
+              const stay = present.filter((other) => !leftAt.has(other));
+              if (stay.length === 0) continue;
+              const name = stay[action.peer % stay.length]!;
+              leftAt.set(name, net.peer(name).events.length);
+              net.act(name, (mesh, now) => {
+                mesh.disconnect(now);
+              });
+            } else {
+              net.runFor(action.ms);
+            }
+          }
+          net.runFor(20_000);
+          for (const name of present) {
+            const events = net.peer(name).events;
+            // A peer that left dials no one (links come to it; it opens none).
+            const since = leftAt.get(name);
+            if (since !== undefined) {
+              const dialled = events
+                .slice(since)
+                .filter((event) => event.type === 'peer-connected' && !event.incoming);
+              expect(dialled, `${name} left and dialled`).toEqual([]);
+            }
+            // After a goodbye from a peer, this one never dials it again.
+            for (const [index, event] of events.entries()) {
+              if (event.type !== 'peer-disconnected' || event.reason !== 'left') continue;
+              const redialled = events
+                .slice(index + 1)
+                .filter(
+                  (later) =>
+                    later.type === 'peer-connected' && later.key === event.key && !later.incoming,
+                );
+              expect(redialled, `${name} dialled ${event.nick} after its goodbye`).toEqual([]);
+            }
+          }
+          // The first peers that stayed are still fully meshed among themselves (a newcomer whose
+          // only contact left at once may stay alone: it knows no one else).
+          const stayed = names.filter((name) => !leftAt.has(name));
+          for (const name of stayed) {
+            const connectedKeys = net
+              .peer(name)
+              .mesh.peers()
+              .filter((peer) => peer.status === 'connected')
+              .map((peer) => peer.key);
+            for (const other of stayed) {
+              if (other !== name) expect(connectedKeys).toContain(net.peer(other).mesh.key);
+            }
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('hanging up on one peer ends that pair alone, and neither side dials the other again', () => {
     const names = ['ann', 'bob', 'cid'];
     const net = network(names);
