@@ -22,7 +22,7 @@ function startPeer(configDir: string, name: string, args: readonly string[] = []
       configDir,
       '--bind',
       '127.0.0.1',
-      ...(args.includes('--listen') ? [] : ['--listen', '0']),
+      ...(args.includes('--listen') || args.includes('--no-listen') ? [] : ['--listen', '0']),
       ...(args.some((arg) => arg.startsWith('--discovery')) ? [] : ['--no-discovery']),
       ...args,
     ]),
@@ -153,6 +153,39 @@ describe('lanchat peer: serverless mode end to end (real processes on loopback)'
     expect(renamed['nick']).toMatch(/^sam-[0-9a-f]{4}$/);
     const seen = await winner.waitFor('nick-changed', (event) => event['self'] === false);
     expect(seen).toMatchObject({ old: 'sam', nick: renamed['nick'] });
+  });
+
+  it('a peer that only dialled starts to listen with /host: the others learn where, keep it, and pass it on', async () => {
+    const ann = startPeer(await resources.workspace(), 'ann');
+    const annPort = await portOf(ann);
+    const bob = startPeer(await resources.workspace(), 'bob', [
+      '--no-listen',
+      '--connect',
+      `127.0.0.1:${annPort}`,
+    ]);
+    await connectedTo(ann, 'bob');
+    await connectedTo(bob, 'ann');
+    bob.send('/host 0');
+    const bobPort = (await bob.waitFor('listening'))['port'] as number;
+    expect(await ann.waitFor('peer-listening')).toMatchObject({
+      nick: 'bob',
+      host: '127.0.0.1',
+      port: bobPort,
+    });
+    ann.send('/contacts');
+    const contacts = await ann.waitFor('contacts');
+    expect(contacts['contacts']).toMatchObject([{ name: 'bob', host: '127.0.0.1', port: bobPort }]);
+    // A newcomer that dials ann hears where bob is.
+    const cid = startPeer(await resources.workspace(), 'cid', [
+      '--connect',
+      `127.0.0.1:${annPort}`,
+    ]);
+    expect(await cid.waitFor('peer-discovered', (event) => event['nick'] === 'bob')).toMatchObject({
+      host: '127.0.0.1',
+      port: bobPort,
+      via: 'ann',
+    });
+    await connectedTo(cid, 'bob');
   });
 
   it('a contact is dialled by name, and a peer with another key at its address is refused', async () => {

@@ -102,6 +102,13 @@ export type PeerOutputEvent =
       readonly delay: number;
     }
   | { readonly event: 'peer-given-up'; readonly nick: string }
+  /** A connected peer started to listen (its `/host`): it can be dialled there from now on. */
+  | {
+      readonly event: 'peer-listening';
+      readonly nick: string;
+      readonly host: string;
+      readonly port: number;
+    }
   | {
       readonly event: 'peer-discovered';
       readonly nick: string;
@@ -583,6 +590,20 @@ export class PeerApp {
       case 'peer-given-up':
         output({ event: 'peer-given-up', nick: event.nick });
         return;
+      case 'peer-listening': {
+        // Its contact gets the address (a name taken by another key is left alone, as on connect).
+        const { saved } = this.#options.contacts.seen({
+          name: event.nick,
+          key: event.key,
+          host: event.host,
+          port: event.port,
+        });
+        saved.catch((error: unknown) => {
+          this.#error('contacts-not-saved', (error as Error).message);
+        });
+        output({ event: 'peer-listening', nick: event.nick, host: event.host, port: event.port });
+        return;
+      }
       case 'peer-discovered':
         output({
           event: 'peer-discovered',
@@ -714,6 +735,12 @@ export function formatPeerEvent(event: PeerOutputEvent, self: string | undefined
       return [];
     case 'peer-given-up':
       return [notice(`gave up dialling ${name(event.nick)}`)];
+    case 'peer-listening':
+      return [
+        notice(
+          `${name(event.nick)} now accepts peers at ${sanitizeForTerminal(event.host)}:${event.port}`,
+        ),
+      ];
     case 'peer-discovered':
       return [
         notice(

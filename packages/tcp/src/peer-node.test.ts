@@ -177,6 +177,26 @@ describe('peers over TCP (loopback)', () => {
     expect(bob.node.peers()[0]).toMatchObject({ nick: 'ann', port: address.port });
   });
 
+  it('a connected peer learns the port of one that starts listening later, and passes it on', async () => {
+    const ann = await peer('ann');
+    const bob = await peer('bob', { listen: false });
+    bob.node.connect('127.0.0.1', ann.port);
+    await ann.events.waitFor('peer-connected');
+    expect(ann.node.peers()[0]).toMatchObject({ nick: 'bob', port: undefined });
+    const address = await bob.node.listen({ host: '127.0.0.1', port: 0 });
+    expect(await ann.events.waitFor('peer-listening')).toMatchObject({
+      nick: 'bob',
+      host: '127.0.0.1',
+      port: address.port,
+    });
+    expect(ann.node.peers()[0]).toMatchObject({ nick: 'bob', port: address.port });
+    // A newcomer that dials ann hears where bob is.
+    const cid = await peer('cid');
+    cid.node.connect('127.0.0.1', ann.port);
+    const discovered = await cid.events.waitFor('peer-discovered', (event) => event.nick === 'bob');
+    expect(discovered).toMatchObject({ host: '127.0.0.1', port: address.port, via: 'ann' });
+  });
+
   it('names an IPv4 peer by its IPv4 address on a dual-stack listener, not ::ffff:', async () => {
     const ann = await peer('ann', { listen: { port: 0 } });
     const bob = await peer('bob');

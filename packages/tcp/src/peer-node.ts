@@ -189,7 +189,10 @@ export class PeerNode {
       this.#accepted(socket);
     });
     const address = this.address()!;
-    this.#mesh.setListenPort(address.port);
+    // Peers connected already are told, and tell the others.
+    this.#act((mesh, now) => {
+      mesh.setListenPort(address.port, now);
+    });
     this.#emit({ type: 'listening', ...address });
     return address;
   }

@@ -198,6 +198,41 @@ describe('PeerMesh: forming the mesh', () => {
     expect(mesh.links()).toEqual([]);
     expect(mesh.accept(10_000, { host: 'x' })).toBe(3);
   });
+
+  it('a peer that starts listening late tells those connected, and they pass its address on', () => {
+    const net = new TestingNetwork({ seed: 3, peerOptions: FAST });
+    net.addPeer('ann');
+    net.addPeer('bob', { listening: false }); // dials out only, for now
+    net.addPeer('cid');
+    net.connect('bob', 'ann');
+    net.connect('cid', 'ann');
+    net.runUntil(() => fullMesh(net, ['ann', 'bob', 'cid']));
+    const bobSeenBy = (name: string) =>
+      net
+        .peer(name)
+        .mesh.peers()
+        .find((peer) => peer.nick === 'bob');
+    expect(bobSeenBy('ann')?.port).toBeUndefined();
+
+    net.act('bob', (mesh, now) => {
+      mesh.setListenPort(7000, now);
+      mesh.setListenPort(7000, now); // the same port again says nothing more
+    });
+    net.runFor(100);
+    for (const name of ['ann', 'cid']) {
+      expect(ofType(net.peer(name).events, 'peer-listening')).toMatchObject([
+        { nick: 'bob', host: net.peer('bob').host, port: 7000 },
+      ]);
+      expect(bobSeenBy(name)).toMatchObject({ host: net.peer('bob').host, port: 7000 });
+    }
+    // A newcomer hears of bob's address from the peer it dials.
+    net.addPeer('dan');
+    net.connect('dan', 'cid');
+    net.runUntil(() => fullMesh(net, ['ann', 'bob', 'cid', 'dan']));
+    expect(
+      ofType(net.peer('dan').events, 'peer-discovered').find((event) => event.nick === 'bob'),
+    ).toMatchObject({ host: net.peer('bob').host, port: 7000, via: 'cid' });
+  });
 });
 
 describe('PeerMesh: messages', () => {

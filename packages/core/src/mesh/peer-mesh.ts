@@ -187,6 +187,12 @@ export type PeerMeshEvent =
     })
   | (PeerTag & { readonly type: 'peer-given-up' })
   | (PeerTag & {
+      /** A connected peer that had no listening port now has one (it sent `listening`). */
+      readonly type: 'peer-listening';
+      readonly host: string;
+      readonly port: number;
+    })
+  | (PeerTag & {
       readonly type: 'peer-discovered';
       readonly host: string;
       readonly port: number;
@@ -328,6 +334,8 @@ interface Link {
    * back until then, so that a stranger (a browser, a port scanner) gets no lanchat byte.
    */
   heard: boolean;
+  /** The listening port this side told on the link (in its hello, then `listening`). */
+  toldPort: number | undefined;
   /** The reason this side gave in a bye, or the other side's. */
   bye: PeerByeReason | undefined;
   byeReceived: PeerByeReason | undefined;
@@ -468,10 +476,19 @@ export class PeerMesh {
 
   /**
    * The port this peer now accepts others on (it started to listen late). Links made from now on
-   * tell it; peers connected already learn it when they next connect.
+   * tell it in their `hello`; peers connected already are sent `listening`, and tell the others.
+   *
+   * @throws `InvalidArgumentError` for a port out of range.
    */
-  setListenPort(port: number): void {
+  setListenPort(port: number, now: number): void {
     this.#listenPort = checkLimit('listenPort', port, 0, 1, 65_535);
+    // Every link whose hello is out (a link still in its handshake will say it in its hello).
+    for (const link of this.#links.values()) {
+      if (link.state !== 'identified' && link.state !== 'up') continue;
+      if (link.toldPort === this.#listenPort) continue;
+      this.#send(link, { type: 'listening', port: this.#listenPort }, now);
+      link.toldPort = this.#listenPort;
+    }
   }
 
   /** Every peer known, connected or not. */
@@ -879,6 +896,7 @@ export class PeerMesh {
       ackOwed: false,
       socketGone: false,
       heard: outgoing,
+      toldPort: undefined,
       bye: undefined,
       byeReceived: undefined,
     };
@@ -989,6 +1007,7 @@ export class PeerMesh {
     link.peer = peer;
     link.state = 'identified';
     this.#send(link, this.#hello(), now);
+    link.toldPort = this.#listenPort;
     const current = peer.link;
     peer.linkless = undefined;
     if (current !== undefined && current !== link && current.state !== 'closed') {
@@ -1114,6 +1133,21 @@ export class PeerMesh {
       case 'peers':
         this.#learn(peer, message.peers, now);
         return;
+      case 'listening': {
+        checkLimit('port', message.port, 0, 1, 65_535);
+        if (peer.host === link.host && peer.port === message.port) return;
+        peer.host = link.host;
+        peer.port = message.port;
+        this.#events.push({
+          type: 'peer-listening',
+          key: peer.hex,
+          nick: peer.nick,
+          host: link.host,
+          port: message.port,
+        });
+        this.#tellOthers(peer, now);
+        return;
+      }
       case 'transfer-offer':
         this.#noteTransfer(message.transfer, peer, true);
         this.#events.push({
@@ -1179,15 +1213,19 @@ export class PeerMesh {
       if (address !== undefined) others.push(address);
     }
     if (others.length > 0) this.#send(link, { type: 'peers', peers: others }, now);
+    this.#tellOthers(peer, now);
+    this.#checkConflict(peer, now);
+  }
+
+  /** Gossip: every other connected peer hears where `peer` can be dialled, if it can. */
+  #tellOthers(peer: Peer, now: number): void {
     const address = this.#address(peer);
-    if (address !== undefined) {
-      for (const other of this.#peers.values()) {
-        if (other !== peer && other.connected && other.link !== undefined) {
-          this.#send(other.link, { type: 'peers', peers: [address] }, now);
-        }
+    if (address === undefined) return;
+    for (const other of this.#peers.values()) {
+      if (other !== peer && other.connected && other.link !== undefined) {
+        this.#send(other.link, { type: 'peers', peers: [address] }, now);
       }
     }
-    this.#checkConflict(peer, now);
   }
 
   #address(peer: Peer): PeerAddress | undefined {

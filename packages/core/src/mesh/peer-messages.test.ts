@@ -27,6 +27,7 @@ describe('peer messages', () => {
       { type: 'nick', nick: 'anna' },
       { type: 'join', room: 'games' },
       { type: 'leave', room: 'games' },
+      { type: 'listening', port: 7002 },
       { type: 'ping', n: 1 },
       { type: 'pong', n: 1 },
       { type: 'bye', reason: 'leaving' },
@@ -63,6 +64,7 @@ describe('peer messages', () => {
       [{ type: 'ack', n: -1 }, /unsigned integer/],
       [{ type: 'bye', reason: 'bored' }, /one of leaving, hang-up, duplicate/],
       [{ type: 'peers', peers: [{ key: KEY, nick: 'b', host: 'h' }] }, /lacks the field "port"/],
+      [{ type: 'listening' }, /lacks the field "port"/],
       [{ type: 'welcome' }, /unknown type "welcome"/],
       [[1, 2], /not a map/],
     ];

@@ -99,6 +99,15 @@ export interface PeerLeave {
   readonly room: string;
 }
 
+/**
+ * The sender now accepts links on `port` (it started to listen after this link was made, which
+ * its `hello` could not say). The receiver gossips the address as it does a new peer's.
+ */
+export interface PeerListening {
+  readonly type: 'listening';
+  readonly port: number;
+}
+
 /** Keepalive; answered with `pong` of the same `n`. */
 export interface PeerPing {
   readonly type: 'ping';
@@ -142,6 +151,7 @@ export type PeerControlMessage =
   | PeerNick
   | PeerJoin
   | PeerLeave
+  | PeerListening
   | PeerPing
   | PeerPong
   | PeerBye
@@ -170,6 +180,7 @@ const PEER_SCHEMAS: Readonly<Record<PeerControlMessage['type'], Schema>> = {
   nick: { nick },
   join: { room },
   leave: { room },
+  listening: { port: n },
   ping: { n },
   pong: { n },
   bye: { reason: required({ oneOf: ['leaving', 'hang-up', 'duplicate'] }) },

@@ -40,6 +40,8 @@ interface Peer {
   readonly port: number;
   readonly keyPair: { publicKey: Uint8Array; privateKey: Uint8Array };
   readonly options: Partial<PeerMeshOptions>;
+  /** Whether its mesh is told its port at start. */
+  readonly listening: boolean;
   mesh: PeerMesh;
   events: PeerMeshEvent[];
   running: boolean;
@@ -101,15 +103,20 @@ export class TestingNetwork {
   }
 
   /**
-   * Adds a running peer at host `10.0.0.N`, port 7000, with a key from the seed.
+   * Adds a running peer at host `10.0.0.N`, port 7000, with a key from the seed. Its mesh is told
+   * it listens on port 7000, unless `listening` is false (a peer that only dials out, until its
+   * `setListenPort`; dials to its address still reach it).
    *
    * @throws `InvalidArgumentError` for a name used already.
    */
   addPeer(
     name: string,
-    options: Partial<Omit<PeerMeshOptions, 'now' | 'staticKeyPair'>> = {},
+    options: Partial<Omit<PeerMeshOptions, 'now' | 'staticKeyPair'>> & {
+      readonly listening?: boolean;
+    } = {},
   ): TestingPeer {
     if (this.#peers.has(name)) throw new InvalidArgumentError(`a peer is called ${name} already`);
+    const { listening = true, ...meshOptions } = options;
     const privateKey = this.#random.nextBytes(32);
     const keyPair = { privateKey, publicKey: nodeCryptoProvider.x25519PublicKey(privateKey) };
     const host = `10.0.0.${this.#peers.size + 1}`;
@@ -118,7 +125,8 @@ export class TestingNetwork {
       host,
       port: 7000,
       keyPair,
-      options: { ...this.#peerOptions, ...options },
+      options: { ...this.#peerOptions, ...meshOptions },
+      listening,
       mesh: undefined as unknown as PeerMesh,
       events: [],
       running: true,
@@ -251,7 +259,7 @@ export class TestingNetwork {
   #newMesh(peer: Peer): PeerMesh {
     return new PeerMesh({
       nick: peer.name,
-      listenPort: peer.port,
+      ...(peer.listening ? { listenPort: peer.port } : {}),
       ...peer.options,
       now: this.now,
       staticKeyPair: peer.keyPair,
