@@ -218,6 +218,28 @@ describe('lanchat peer: serverless mode end to end (real processes on loopback)'
     expect(await bob.waitFor('peer-discovered')).toMatchObject({ nick: 'ann', via: 'discovery' });
     await connectedTo(bob, 'ann');
     await connectedTo(ann, 'bob');
+    // The LAN hears the nickname a peer goes by now.
+    ann.send('/nick anna');
+    await bob.waitFor('nick-changed', (event) => event['nick'] === 'anna');
+    const search = track(
+      new JsonProcess(CLIENT_CLI, [
+        '--json',
+        'discover',
+        '--discovery-port',
+        discoveryPort,
+        '--timeout',
+        '1500',
+        '--config-dir',
+        await resources.workspace(),
+      ]),
+    );
+    expect(await search.exited).toBe(0);
+    expect(
+      search
+        .ofType('peer-found')
+        .map((event) => event['name'])
+        .sort(),
+    ).toEqual(['anna', 'bob']);
   });
 
   it('refuses a port in use with exit 1, and a bad command with an error event', async () => {

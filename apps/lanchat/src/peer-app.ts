@@ -514,8 +514,9 @@ export class PeerApp {
   async #announce(discoveryPort: number, listenPort: number): Promise<void> {
     if (this.#announcer !== undefined || this.#stopDiscovery.signal.aborted) return;
     try {
+      const name = this.nick;
       this.#announcer = await announceServer({
-        name: this.#options.nick,
+        name,
         publicKey: this.#options.keyPair.publicKey,
         ports: { tcp: listenPort },
         peer: true,
@@ -523,6 +524,8 @@ export class PeerApp {
         signal: this.#stopDiscovery.signal,
         onError: () => undefined,
       });
+      // A nickname taken while the sockets opened.
+      if (this.nick !== name) this.#announcer.rename(this.nick);
       this.#options.output({ event: 'discovery', port: this.#announcer.port });
     } catch (error) {
       this.#error(
@@ -659,6 +662,8 @@ export class PeerApp {
         );
         return;
       case 'nick-changed':
+        // The LAN announces the nickname the peer goes by now.
+        if (event.self) this.#announcer?.rename(event.nick);
         output({ event: 'nick-changed', old: event.old, nick: event.nick, self: event.self });
         return;
       case 'nick-conflict':

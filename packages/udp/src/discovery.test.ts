@@ -67,6 +67,16 @@ describe('LAN discovery on loopback', () => {
     expect(announcer.statistics.accepted).toBeGreaterThanOrEqual(1);
   });
 
+  it('answers with the new name once renamed', async () => {
+    const { announcer } = await announce('sam');
+    expect((await findServers(announcer.port, 1))[0]?.name).toBe('sam');
+    announcer.rename('sam-4f2a');
+    expect((await findServers(announcer.port, 1))[0]?.name).toBe('sam-4f2a');
+    expect(() => {
+      announcer.rename('');
+    }).toThrow(/name/);
+  });
+
   it('finds two servers sharing the discovery port of one machine', async () => {
     const first = await announce('first');
     const second = await announce('second', first.announcer.port);

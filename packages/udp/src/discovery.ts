@@ -70,6 +70,12 @@ export interface ServerAnnouncer {
   readonly instance: string;
   /** What it answered and dropped. */
   readonly statistics: Readonly<DiscoveryStatistics>;
+  /**
+   * Announces another name from now on, with a beacon at once (a peer that changed nickname).
+   *
+   * @throws `InvalidArgumentError` for a bad name.
+   */
+  rename(name: string): void;
   /** Stops announcing and closes the sockets. */
   close(): Promise<void>;
 }
@@ -291,6 +297,10 @@ export async function announceServer(options: AnnounceServerOptions): Promise<Se
     port,
     instance: announcer.instance,
     statistics: announcer.statistics,
+    rename: (name) => {
+      announcer.rename(name, Date.now());
+      flush();
+    },
     close,
   };
 }

@@ -105,7 +105,7 @@ export class DiscoveryAnnouncer {
   /** Random per announcer (16 hex digits): the same server heard on two networks is one. */
   readonly instance: string;
   readonly statistics: DiscoveryStatistics = emptyStatistics();
-  readonly #announcement: Omit<ServerAnnouncement, 'query'>;
+  #announcement: Omit<ServerAnnouncement, 'query'>;
   readonly #beaconInterval: number;
   readonly #ratePerMs: number;
   readonly #burst: number;
@@ -148,6 +148,24 @@ export class DiscoveryAnnouncer {
     this.#tokens = rate;
     this.#tokensAt = options.now;
     this.#nextBeacon = options.now;
+  }
+
+  /** The name announced. */
+  get name(): string {
+    return this.#announcement.name;
+  }
+
+  /**
+   * Announces another name from now on (a peer changed its nickname): answers carry it, and a
+   * beacon with it goes out at once.
+   *
+   * @throws `InvalidArgumentError` for a bad name.
+   */
+  rename(name: string, now: number): void {
+    checkServerName(name);
+    if (name === this.#announcement.name) return;
+    this.#announcement = { ...this.#announcement, name };
+    this.#nextBeacon = Math.min(this.#nextBeacon, now);
   }
 
   /** Takes a datagram from `from`: a query gets an answer if the rate allows. */

@@ -227,6 +227,30 @@ describe('DiscoveryAnnouncer', () => {
     expect(answer!.datagram.length).toBeLessThanOrEqual(2 * MIN_QUERY_LENGTH);
   });
 
+  it('announces a new name at once after rename, in beacons and answers alike', () => {
+    const server = announcer(0);
+    server.pollTransmit(0);
+    const nameIn = (output: { datagram: Uint8Array } | undefined): string | undefined => {
+      const decoded = decodeDiscoveryMessage(output!.datagram);
+      return decoded?.type === 'announcement' ? decoded.announcement.name : undefined;
+    };
+    server.rename('anna', 500);
+    expect(server.name).toBe('anna');
+    const beacon = server.pollTransmit(500);
+    expect(beacon?.to).toBe('everyone');
+    expect(nameIn(beacon)).toBe('anna');
+    expect(server.pollTimeout()).toBeGreaterThanOrEqual(500 + 9000);
+    server.receive(encodeDiscoveryQuery('0123456789abcdef'), here, 600);
+    expect(nameIn(server.pollTransmit(600))).toBe('anna');
+    // The same name again changes nothing; a bad one is refused and the old one kept.
+    server.rename('anna', 700);
+    expect(server.pollTransmit(700)).toBeUndefined();
+    expect(() => {
+      server.rename('', 800);
+    }).toThrow(InvalidArgumentError);
+    expect(server.name).toBe('anna');
+  });
+
   it('answers at most its rate: a second of burst, then as tokens come back', () => {
     const server = announcer(0, 5);
     server.pollTransmit(0);
