@@ -248,7 +248,8 @@ export interface DiscoveryBrowserOptions {
 
 interface ServerEntry {
   readonly instance: string;
-  readonly name: string;
+  /** The name last announced (a peer's changes with its nickname). */
+  name: string;
   readonly publicKey: Uint8Array;
   readonly fingerprint: string;
   readonly ports: ServerPorts;
@@ -310,6 +311,7 @@ export class DiscoveryBrowser {
     const known = this.#servers.get(key);
     if (known !== undefined) {
       known.lastHeard = now;
+      known.name = announcement.name;
       if (!known.addresses.includes(from.address) && known.addresses.length < MAX_ADDRESSES) {
         known.addresses.push(from.address);
       }

@@ -353,6 +353,18 @@ describe('DiscoveryBrowser', () => {
     ]);
   });
 
+  it('keeps the name a server announced last', () => {
+    const browser = new DiscoveryBrowser({ now: 0 });
+    const server = announcer();
+    browser.receive(server.pollTransmit(0)!.datagram, here, 1);
+    server.rename('Lab 3b', 2);
+    browser.receive(server.pollTransmit(2)!.datagram, here, 3);
+    expect(browser.servers.map((entry) => entry.name)).toEqual(['Lab 3b']);
+    // Found once: a new name is no new server.
+    expect(browser.nextEvent()?.server.name).toBe('Lab 3');
+    expect(browser.nextEvent()).toBeUndefined();
+  });
+
   it('ignores answers to another query, and servers past its bound', () => {
     const browser = new DiscoveryBrowser({ now: 0, maxServers: 1 });
     const server = announcer();
