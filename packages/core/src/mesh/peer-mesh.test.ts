@@ -423,6 +423,45 @@ describe('PeerMesh: nicknames', () => {
       { nick: 'bob', text: 'hi anna' },
     ]);
   });
+
+  it('property: peers that start with clashing nicknames, joined in any order at any latency, end with unique nicknames that every peer sees alike', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom('sam', 'Sam', 'kim', 'SAM-1', 'lee'), {
+          minLength: 2,
+          maxLength: 7,
+        }),
+        fc.array(fc.nat(6), { minLength: 7, maxLength: 7 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.nat(1000),
+        (nicks, via, maxLatency, seed) => {
+          const net = new TestingNetwork({
+            seed: seed + 1,
+            latency: { min: 1, max: maxLatency },
+            peerOptions: FAST,
+          });
+          const names = nicks.map((_, index) => `p${index}`);
+          names.forEach((name, index) => net.addPeer(name, { nick: nicks[index]! }));
+          for (let index = 1; index < names.length; index++) {
+            net.connect(names[index]!, names[via[index]! % index]!);
+          }
+          net.runUntil(() => fullMesh(net, names), 30_000);
+          net.runFor(5_000);
+          const own = names.map((name) => net.peer(name).mesh.nick);
+          // Unique, compared as the protocol compares nicknames (case-insensitively).
+          expect(new Set(own.map((nick) => nick.toLowerCase())).size).toBe(names.length);
+          // Every peer knows every other by the nickname that one gives itself.
+          for (const name of names) {
+            for (const peer of net.peer(name).mesh.peers()) {
+              const other = names.find((candidate) => net.peer(candidate).mesh.key === peer.key)!;
+              expect(peer.nick, `${name} sees ${other}`).toBe(net.peer(other).mesh.nick);
+            }
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
 });
 
 describe('PeerMesh: leaving, hanging up, partitions', () => {
