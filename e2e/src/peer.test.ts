@@ -41,6 +41,27 @@ function connectedTo(peer: JsonProcess, nick: string, times = 1): Promise<unknow
   );
 }
 
+/** The names of the peers `lanchat discover` finds on `discoveryPort`, sorted. */
+async function peersOnTheLan(discoveryPort: string): Promise<string[]> {
+  const search = track(
+    new JsonProcess(CLIENT_CLI, [
+      '--json',
+      'discover',
+      '--discovery-port',
+      discoveryPort,
+      '--timeout',
+      '1500',
+      '--config-dir',
+      await resources.workspace(),
+    ]),
+  );
+  expect(await search.exited).toBe(0);
+  return search
+    .ofType('peer-found')
+    .map((event) => event['name'] as string)
+    .sort();
+}
+
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -221,25 +242,15 @@ describe('lanchat peer: serverless mode end to end (real processes on loopback)'
     // The LAN hears the nickname a peer goes by now.
     ann.send('/nick anna');
     await bob.waitFor('nick-changed', (event) => event['nick'] === 'anna');
-    const search = track(
-      new JsonProcess(CLIENT_CLI, [
-        '--json',
-        'discover',
-        '--discovery-port',
-        discoveryPort,
-        '--timeout',
-        '1500',
-        '--config-dir',
-        await resources.workspace(),
-      ]),
-    );
-    expect(await search.exited).toBe(0);
-    expect(
-      search
-        .ofType('peer-found')
-        .map((event) => event['name'])
-        .sort(),
-    ).toEqual(['anna', 'bob']);
+    expect(await peersOnTheLan(discoveryPort)).toEqual(['anna', 'bob']);
+    // A peer that leaves the mesh is no longer announced; back in it, it is again.
+    ann.send('/disconnect');
+    await bob.waitFor('peer-disconnected', (event) => event['reason'] === 'left');
+    expect(await peersOnTheLan(discoveryPort)).toEqual(['bob']);
+    ann.send(`/connect 127.0.0.1:${await portOf(bob)}`);
+    await connectedTo(ann, 'bob', 2);
+    await ann.waitFor('discovery', () => ann.ofType('discovery').length >= 2);
+    expect(await peersOnTheLan(discoveryPort)).toEqual(['anna', 'bob']);
   });
 
   it('refuses a port in use with exit 1, and a bad command with an error event', async () => {

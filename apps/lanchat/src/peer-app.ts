@@ -181,6 +181,8 @@ export class PeerApp {
   readonly #options: PeerAppOptions;
   #node: PeerNode | undefined;
   #announcer: ServerAnnouncer | undefined;
+  /** An announcer is being made (its sockets open). */
+  #announcing = false;
   readonly #stopDiscovery = new AbortController();
   #room: string;
   #exitCode: number = ExitCode.ok;
@@ -338,11 +340,21 @@ export class PeerApp {
         );
         return;
       }
-      case 'connect':
+      case 'connect': {
+        const wasLeft = this.#hasLeft();
         this.#connect(command.target, command.port);
+        // Back in the mesh: on the LAN again.
+        const discovery = this.#options.discovery;
+        const address = node.address();
+        if (wasLeft && !this.#hasLeft() && discovery !== false && address !== undefined) {
+          void this.#announce(discovery.port, address.port);
+        }
         return;
+      }
       case 'disconnect':
         node.disconnect(command.peer);
+        // Out of the mesh: no longer announced, so that no newcomer dials it by discovery.
+        if (command.peer === undefined) this.#stopAnnouncing();
         return;
       case 'peers':
         output({
@@ -511,8 +523,23 @@ export class PeerApp {
     }
   }
 
+  /** Whether the peer has left the mesh (`/disconnect` of everyone). */
+  #hasLeft(): boolean {
+    return this.#node?.left === true;
+  }
+
+  #stopAnnouncing(): void {
+    const announcer = this.#announcer;
+    this.#announcer = undefined;
+    void announcer?.close();
+  }
+
   async #announce(discoveryPort: number, listenPort: number): Promise<void> {
-    if (this.#announcer !== undefined || this.#stopDiscovery.signal.aborted) return;
+    if (this.#announcer !== undefined || this.#announcing || this.#stopDiscovery.signal.aborted) {
+      return;
+    }
+    if (this.#hasLeft()) return;
+    this.#announcing = true;
     try {
       const name = this.nick;
       this.#announcer = await announceServer({
@@ -524,6 +551,11 @@ export class PeerApp {
         signal: this.#stopDiscovery.signal,
         onError: () => undefined,
       });
+      // Left while the sockets opened: not announced after all.
+      if (this.#hasLeft()) {
+        this.#stopAnnouncing();
+        return;
+      }
       // A nickname taken while the sockets opened.
       if (this.nick !== name) this.#announcer.rename(this.nick);
       this.#options.output({ event: 'discovery', port: this.#announcer.port });
@@ -532,6 +564,8 @@ export class PeerApp {
         'discovery-failed',
         `cannot announce this peer on the LAN: ${(error as Error).message}`,
       );
+    } finally {
+      this.#announcing = false;
     }
   }
 

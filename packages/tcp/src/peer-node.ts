@@ -257,6 +257,11 @@ export class PeerNode {
     });
   }
 
+  /** Whether this peer has left the mesh (`disconnect()` of every peer, until a `connect()`). */
+  get left(): boolean {
+    return this.#mesh.left;
+  }
+
   /**
    * Hangs up on one peer (by nickname or key); without one, leaves the mesh (still accepting
    * peers that dial in, and dialling again after {@link PeerNode.connect}).
