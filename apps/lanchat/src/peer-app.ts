@@ -10,6 +10,7 @@ import {
   type DiscoveredServer,
   InvalidStateError,
   LanchatError,
+  MAX_SERVER_NAME_BYTES,
   type X25519KeyPair,
   checkRoomName,
   fromHex,
@@ -26,6 +27,22 @@ import type { Contacts } from './contacts.js';
 import { PEER_COMMAND_HELP, type PeerCommand, parsePeerCommand } from './peer-commands.js';
 import { clock, formatEvent, nickColour, notice, sanitizeForTerminal } from './terminal-ui.js';
 import { TransferDesk, isFileCommand, isFileEvent } from './transfer-desk.js';
+
+/**
+ * The name a peer announces on the LAN: its nickname, cut at a character's end to the
+ * {@link MAX_SERVER_NAME_BYTES} bytes an announcement's name may take (a nickname of 32
+ * characters can need 128). Only people read it: the key identifies the peer.
+ */
+export function lanName(nick: string): string {
+  let name = '';
+  let bytes = 0;
+  for (const character of nick) {
+    bytes += Buffer.byteLength(character);
+    if (bytes > MAX_SERVER_NAME_BYTES) break;
+    name += character;
+  }
+  return name;
+}
 
 /** A peer as `/peers` lists it. */
 export interface PeerListEntry {
@@ -528,6 +545,18 @@ export class PeerApp {
     return this.#node?.left === true;
   }
 
+  #renameOnTheLan(nick: string): void {
+    try {
+      this.#announcer?.rename(lanName(nick));
+    } catch (error) {
+      // Not expected (a nickname has no control characters); the old name stays announced.
+      this.#error(
+        'discovery-failed',
+        `cannot announce ${nick} on the LAN: ${(error as Error).message}`,
+      );
+    }
+  }
+
   #stopAnnouncing(): void {
     const announcer = this.#announcer;
     this.#announcer = undefined;
@@ -541,7 +570,7 @@ export class PeerApp {
     if (this.#hasLeft()) return;
     this.#announcing = true;
     try {
-      const name = this.nick;
+      const name = lanName(this.nick);
       this.#announcer = await announceServer({
         name,
         publicKey: this.#options.keyPair.publicKey,
@@ -557,7 +586,7 @@ export class PeerApp {
         return;
       }
       // A nickname taken while the sockets opened.
-      if (this.nick !== name) this.#announcer.rename(this.nick);
+      if (lanName(this.nick) !== name) this.#renameOnTheLan(this.nick);
       this.#options.output({ event: 'discovery', port: this.#announcer.port });
     } catch (error) {
       this.#error(
@@ -697,7 +726,7 @@ export class PeerApp {
         return;
       case 'nick-changed':
         // The LAN announces the nickname the peer goes by now.
-        if (event.self) this.#announcer?.rename(event.nick);
+        if (event.self) this.#renameOnTheLan(event.nick);
         output({ event: 'nick-changed', old: event.old, nick: event.nick, self: event.self });
         return;
       case 'nick-conflict':
