@@ -129,37 +129,48 @@ function runLanchat(initiatorStatic, responderStatic, count, crypto) {
 function runFloor(initiatorStatic, responderStatic, count) {
   let agreed = 0;
   for (let i = 0; i < count; i++) {
-    const initiatorEphemeral = generateKeyPairSync('x25519');
-    const responderEphemeral = generateKeyPairSync('x25519');
-    // Initiator: ee, es, se.
-    const ee1 = diffieHellman({
-      privateKey: initiatorEphemeral.privateKey,
-      publicKey: responderEphemeral.publicKey,
-    });
-    const es1 = diffieHellman({
-      privateKey: initiatorEphemeral.privateKey,
-      publicKey: responderStatic.publicKey,
-    });
-    const se1 = diffieHellman({
-      privateKey: initiatorStatic.privateKey,
-      publicKey: responderEphemeral.publicKey,
-    });
-    // Responder: ee, es, se.
-    const ee2 = diffieHellman({
-      privateKey: responderEphemeral.privateKey,
-      publicKey: initiatorEphemeral.publicKey,
-    });
-    const es2 = diffieHellman({
-      privateKey: responderStatic.privateKey,
-      publicKey: initiatorEphemeral.publicKey,
-    });
-    const se2 = diffieHellman({
-      privateKey: responderEphemeral.privateKey,
-      publicKey: initiatorStatic.publicKey,
-    });
-    if (bytesEqual(ee1, ee2) && bytesEqual(es1, es2) && bytesEqual(se1, se2)) agreed++;
+    if (floorHandshake(initiatorStatic, responderStatic)) agreed++;
   }
   return { handshakes: count, agreed };
+}
+
+/**
+ * The floor's work for one handshake: two ephemeral key generations and the six DH operations.
+ *
+ * @param {{ privateKey: KeyObject, publicKey: KeyObject }} initiatorStatic
+ * @param {{ privateKey: KeyObject, publicKey: KeyObject }} responderStatic
+ * @returns {boolean} whether both sides got the same three secrets
+ */
+function floorHandshake(initiatorStatic, responderStatic) {
+  const initiatorEphemeral = generateKeyPairSync('x25519');
+  const responderEphemeral = generateKeyPairSync('x25519');
+  // Initiator: ee, es, se.
+  const ee1 = diffieHellman({
+    privateKey: initiatorEphemeral.privateKey,
+    publicKey: responderEphemeral.publicKey,
+  });
+  const es1 = diffieHellman({
+    privateKey: initiatorEphemeral.privateKey,
+    publicKey: responderStatic.publicKey,
+  });
+  const se1 = diffieHellman({
+    privateKey: initiatorStatic.privateKey,
+    publicKey: responderEphemeral.publicKey,
+  });
+  // Responder: ee, es, se.
+  const ee2 = diffieHellman({
+    privateKey: responderEphemeral.privateKey,
+    publicKey: initiatorEphemeral.publicKey,
+  });
+  const es2 = diffieHellman({
+    privateKey: responderStatic.privateKey,
+    publicKey: initiatorEphemeral.publicKey,
+  });
+  const se2 = diffieHellman({
+    privateKey: responderEphemeral.privateKey,
+    publicKey: initiatorStatic.publicKey,
+  });
+  return bytesEqual(ee1, ee2) && bytesEqual(es1, es2) && bytesEqual(se1, se2);
 }
 
 /**
@@ -272,36 +283,12 @@ function nodeCeiling(initiatorStatic, responderStatic, calls, count) {
     cipher.final();
     return Buffer.concat([body, cipher.getAuthTag()]);
   });
+  const opens = calls.filter((call) => call.kind === 'open').length;
   return () => {
     let agreed = 0;
     for (let i = 0; i < count; i++) {
-      const initiatorEphemeral = generateKeyPairSync('x25519');
-      const responderEphemeral = generateKeyPairSync('x25519');
+      const secretsAgree = floorHandshake(initiatorStatic, responderStatic);
       for (let imported = 0; imported < 4; imported++) createPublicKey({ key: jwk, format: 'jwk' });
-      const ee1 = diffieHellman({
-        privateKey: initiatorEphemeral.privateKey,
-        publicKey: responderEphemeral.publicKey,
-      });
-      const es1 = diffieHellman({
-        privateKey: initiatorEphemeral.privateKey,
-        publicKey: responderStatic.publicKey,
-      });
-      const se1 = diffieHellman({
-        privateKey: initiatorStatic.privateKey,
-        publicKey: responderEphemeral.publicKey,
-      });
-      const ee2 = diffieHellman({
-        privateKey: responderEphemeral.privateKey,
-        publicKey: initiatorEphemeral.publicKey,
-      });
-      const es2 = diffieHellman({
-        privateKey: responderStatic.privateKey,
-        publicKey: initiatorEphemeral.publicKey,
-      });
-      const se2 = diffieHellman({
-        privateKey: responderEphemeral.privateKey,
-        publicKey: initiatorStatic.publicKey,
-      });
       let opened = 0;
       for (const [index, call] of calls.entries()) {
         switch (call.kind) {
@@ -342,15 +329,7 @@ function nodeCeiling(initiatorStatic, responderStatic, calls, count) {
           }
         }
       }
-      const opens = calls.filter((call) => call.kind === 'open').length;
-      if (
-        bytesEqual(ee1, ee2) &&
-        bytesEqual(es1, es2) &&
-        bytesEqual(se1, se2) &&
-        opened === opens
-      ) {
-        agreed++;
-      }
+      if (secretsAgree && opened === opens) agreed++;
     }
     return { handshakes: count, agreed };
   };

@@ -1,6 +1,6 @@
 import { Bonjour, type Service } from 'bonjour-service';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLIENT_CLI, JsonProcess, TestResources, startServer } from './processes.js';
+import { CLIENT_CLI, JsonProcess, TestResources, startDiscover, startServer } from './processes.js';
 import { unusedUdpPort } from '@lanchat/udp/testing';
 
 const resources = new TestResources();
@@ -10,18 +10,7 @@ afterEach(resources.cleanUp);
 
 /** Runs `lanchat --json discover` against `discoveryPort`, for at most `timeout` ms. */
 function discover(discoveryPort: string, timeout: number, configDir: string): JsonProcess {
-  return track(
-    new JsonProcess(CLIENT_CLI, [
-      '--json',
-      'discover',
-      '--discovery-port',
-      discoveryPort,
-      '--timeout',
-      String(timeout),
-      '--config-dir',
-      configDir,
-    ]),
-  );
+  return track(startDiscover(discoveryPort, timeout, configDir));
 }
 
 describe('LAN discovery with the real apps', () => {

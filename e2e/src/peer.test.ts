@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { unusedUdpPort } from '@lanchat/udp/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLIENT_CLI, JsonProcess, TestResources } from './processes.js';
+import { CLIENT_CLI, JsonProcess, TestResources, startDiscover } from './processes.js';
 
 const resources = new TestResources();
 const track = (process: JsonProcess): JsonProcess => resources.track(process);
@@ -43,18 +43,7 @@ function connectedTo(peer: JsonProcess, nick: string, times = 1): Promise<unknow
 
 /** The names of the peers `lanchat discover` finds on `discoveryPort`, sorted. */
 async function peersOnTheLan(discoveryPort: string): Promise<string[]> {
-  const search = track(
-    new JsonProcess(CLIENT_CLI, [
-      '--json',
-      'discover',
-      '--discovery-port',
-      discoveryPort,
-      '--timeout',
-      '1500',
-      '--config-dir',
-      await resources.workspace(),
-    ]),
-  );
+  const search = track(startDiscover(discoveryPort, 1500, await resources.workspace()));
   expect(await search.exited).toBe(0);
   return search
     .ofType('peer-found')

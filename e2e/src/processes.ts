@@ -206,3 +206,21 @@ export function startClient(
     env,
   );
 }
+
+/** Starts `lanchat --json discover` on `discoveryPort`, listening for `timeout` ms. */
+export function startDiscover(
+  discoveryPort: string,
+  timeout: number,
+  configDir: string,
+): JsonProcess {
+  return new JsonProcess(CLIENT_CLI, [
+    '--json',
+    'discover',
+    '--discovery-port',
+    discoveryPort,
+    '--timeout',
+    String(timeout),
+    '--config-dir',
+    configDir,
+  ]);
+}

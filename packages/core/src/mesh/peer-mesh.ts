@@ -1066,8 +1066,15 @@ export class PeerMesh {
         return;
       case 'bye':
         link.byeReceived = message.reason;
+        if (message.reason === 'duplicate') return;
         if (message.reason === 'leaving') peer.left = true;
-        if (message.reason === 'hang-up') peer.hungUp = true;
+        else peer.hungUp = true;
+        peer.dialAt = undefined;
+        // A dial to it, or another link, begun before its goodbye came: it goes too.
+        for (const other of this.#linksOf(peer)) {
+          if (other !== link) this.#closeLink(other, now, 'closed', 'it said goodbye', true);
+        }
+        if (peer.dialing !== undefined) this.#cancelDial(peer.dialing);
         return;
       case 'ping':
         this.#send(link, { type: 'pong', n: message.n }, now);
@@ -1519,6 +1526,16 @@ export class PeerMesh {
     if (peer.connected) return 'connected';
     if (peer.dialing !== undefined || peer.dialAt !== undefined) return 'connecting';
     return 'away';
+  }
+
+  /** Drops a dial still in its handshake, quietly: nothing is reported and nothing redialled. */
+  #cancelDial(link: Link): void {
+    if (link.state === 'closed') return;
+    link.state = 'closed';
+    if (!link.socketGone) this.#actions.push({ type: 'close', link: link.id, graceful: false });
+    for (const peer of this.#peers.values()) {
+      if (peer.dialing === link) peer.dialing = undefined;
+    }
   }
 
   #linksOf(peer: Peer): Link[] {
