@@ -526,10 +526,11 @@ describe('PeerMesh: leaving, hanging up, partitions', () => {
     expect(late).toBe(120);
   });
 
-  it('property: whatever the latencies and however joins and leaves interleave, a peer that heard a goodbye never dials that peer again, one that left dials no one, and the rest stay meshed', () => {
+  it('property: whatever the latencies and however joins, leaves and hang-ups interleave, a peer that heard a goodbye never dials that peer again, one that left or hung up dials no one it left, and the rest stay meshed', () => {
     const step = fc.oneof(
       fc.record({ type: fc.constant('join' as const), via: fc.nat(20) }),
       fc.record({ type: fc.constant('leave' as const), peer: fc.nat(20) }),
+      fc.record({ type: fc.constant('hang-up' as const), peer: fc.nat(20), other: fc.nat(20) }),
       fc.record({ type: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 60 }) }),
     );
     fc.assert(
@@ -552,6 +553,8 @@ describe('PeerMesh: leaving, hanging up, partitions', () => {
           let added = count;
           /** Where each peer's events stood when it left. */
           const leftAt = new Map<string, number>();
+          /** Hang-ups: who hung up on whom, and where the first one's events stood. */
+          const hangUps: { readonly from: string; readonly to: string; readonly at: number }[] = [];
           for (const action of steps) {
             if (action.type === 'join') {
               const name = `p${added++}`;
@@ -567,11 +570,39 @@ describe('PeerMesh: leaving, hanging up, partitions', () => {
               net.act(name, (mesh, now) => {
                 mesh.disconnect(now);
               });
+            } else if (action.type === 'hang-up') {
+              const stay = present.filter((other) => !leftAt.has(other));
+              const from = stay[action.peer % stay.length];
+              const to = stay[action.other % stay.length];
+              if (from === undefined || to === undefined || from === to) continue;
+              const at = net.peer(from).events.length;
+              let known = true;
+              net.act(from, (mesh, now) => {
+                try {
+                  mesh.disconnect(now, net.peer(to).mesh.key);
+                } catch {
+                  known = false; // it has not heard of that one yet
+                }
+              });
+              if (known) hangUps.push({ from, to, at });
             } else {
               net.runFor(action.ms);
             }
           }
           net.runFor(20_000);
+          // A peer that hung up on another never dials it.
+          for (const { from, to, at } of hangUps) {
+            const dialled = net
+              .peer(from)
+              .events.slice(at)
+              .filter(
+                (event) =>
+                  event.type === 'peer-connected' &&
+                  event.key === net.peer(to).mesh.key &&
+                  !event.incoming,
+              );
+            expect(dialled, `${from} hung up on ${to} and dialled it`).toEqual([]);
+          }
           for (const name of present) {
             const events = net.peer(name).events;
             // A peer that left dials no one (links come to it; it opens none).
@@ -584,7 +615,8 @@ describe('PeerMesh: leaving, hanging up, partitions', () => {
             }
             // After a goodbye from a peer, this one never dials it again.
             for (const [index, event] of events.entries()) {
-              if (event.type !== 'peer-disconnected' || event.reason !== 'left') continue;
+              if (event.type !== 'peer-disconnected') continue;
+              if (event.reason !== 'left' && event.reason !== 'hung-up') continue;
               const redialled = events
                 .slice(index + 1)
                 .filter(
@@ -604,7 +636,14 @@ describe('PeerMesh: leaving, hanging up, partitions', () => {
               .filter((peer) => peer.status === 'connected')
               .map((peer) => peer.key);
             for (const other of stayed) {
-              if (other !== name) expect(connectedKeys).toContain(net.peer(other).mesh.key);
+              const apart = hangUps.some(
+                (hangUp) =>
+                  (hangUp.from === name && hangUp.to === other) ||
+                  (hangUp.from === other && hangUp.to === name),
+              );
+              if (other !== name && !apart) {
+                expect(connectedKeys).toContain(net.peer(other).mesh.key);
+              }
             }
           }
         },
@@ -625,6 +664,20 @@ describe('PeerMesh: leaving, hanging up, partitions', () => {
             ],
             12,
             198,
+          ],
+          // Found by this property: p5's dial to p1, begun before p5 hung up on p1, completed after.
+          [
+            4,
+            [
+              { type: 'join', via: 0 },
+              { type: 'join', via: 0 },
+              { type: 'wait', ms: 31 },
+              { type: 'leave', peer: 0 },
+              { type: 'hang-up', peer: 19, other: 0 },
+              { type: 'wait', ms: 0 },
+            ],
+            22,
+            243,
           ],
         ],
       },

@@ -799,6 +799,8 @@ export class PeerMesh {
       target.hungUp = true;
       target.dialAt = undefined;
       for (const link of this.#linksOf(target)) this.#bye(link, 'hang-up', now);
+      // A dial to it still in its handshake would bring it back.
+      if (target.dialing !== undefined) this.#cancelDial(target.dialing);
       return;
     }
     this.#left = true;
