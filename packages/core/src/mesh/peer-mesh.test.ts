@@ -575,16 +575,19 @@ describe('PeerMesh: leaving, hanging up, partitions', () => {
               const from = stay[action.peer % stay.length];
               const to = stay[action.other % stay.length];
               if (from === undefined || to === undefined || from === to) continue;
-              const at = net.peer(from).events.length;
-              let known = true;
+              const key = net.peer(to).mesh.key;
+              // Only a peer it has heard of.
+              if (
+                !net
+                  .peer(from)
+                  .mesh.peers()
+                  .some((peer) => peer.key === key)
+              )
+                continue;
+              hangUps.push({ from, to, at: net.peer(from).events.length });
               net.act(from, (mesh, now) => {
-                try {
-                  mesh.disconnect(now, net.peer(to).mesh.key);
-                } catch {
-                  known = false; // it has not heard of that one yet
-                }
+                mesh.disconnect(now, key);
               });
-              if (known) hangUps.push({ from, to, at });
             } else {
               net.runFor(action.ms);
             }
