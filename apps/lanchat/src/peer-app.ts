@@ -23,7 +23,7 @@ import pc from 'picocolors';
 import { parseServerAddress } from './address.js';
 import { ExitCode, type OutputEvent } from './client-app.js';
 import { runLine } from './commands.js';
-import type { Contacts } from './contacts.js';
+import type { ContactStatus, Contacts } from './contacts.js';
 import { PEER_COMMAND_HELP, type PeerCommand, parsePeerCommand } from './peer-commands.js';
 import { clock, formatEvent, nickColour, notice, sanitizeForTerminal } from './terminal-ui.js';
 import { TransferDesk, isFileCommand, isFileEvent } from './transfer-desk.js';
@@ -540,6 +540,15 @@ export class PeerApp {
     }
   }
 
+  /** Records a peer seen in the contacts (saved in the background; a failure is reported). */
+  #remember(peer: Parameters<Contacts['seen']>[0]): ContactStatus {
+    const { status, saved } = this.#options.contacts.seen(peer);
+    saved.catch((error: unknown) => {
+      this.#error('contacts-not-saved', (error as Error).message);
+    });
+    return status;
+  }
+
   /** Whether the peer has left the mesh (`/disconnect` of everyone). */
   #hasLeft(): boolean {
     return this.#node?.left === true;
@@ -611,13 +620,10 @@ export class PeerApp {
         output({ event: 'listening', host: event.host, port: event.port });
         return;
       case 'peer-connected': {
-        const { status, saved } = this.#options.contacts.seen({
+        const status = this.#remember({
           name: event.nick,
           key: event.key,
           ...(event.port === undefined ? {} : { host: event.host, port: event.port }),
-        });
-        saved.catch((error: unknown) => {
-          this.#error('contacts-not-saved', (error as Error).message);
         });
         output({
           event: 'peer-connected',
@@ -658,15 +664,7 @@ export class PeerApp {
         return;
       case 'peer-listening': {
         // Its contact gets the address (a name taken by another key is left alone, as on connect).
-        const { saved } = this.#options.contacts.seen({
-          name: event.nick,
-          key: event.key,
-          host: event.host,
-          port: event.port,
-        });
-        saved.catch((error: unknown) => {
-          this.#error('contacts-not-saved', (error as Error).message);
-        });
+        this.#remember({ name: event.nick, key: event.key, host: event.host, port: event.port });
         output({ event: 'peer-listening', nick: event.nick, host: event.host, port: event.port });
         return;
       }
