@@ -9,6 +9,8 @@
  *   turn is written at the end of the turn (setImmediate), one write per client.
  * - KIND bare: the same clients speaking newline-delimited text to the bare relay: each read is
  *   cut into lines, each line parsed.
+ * - KIND sealed: the same as bare, each write sealed and each read opened with node:crypto
+ *   (sealed-lines.mjs), against the sealed relay, the ceiling.
  *
  * Every message is a 100-character text `SSS NNNNNN TTTTTTTTTTTTTT xxx...`: the sender's index, the
  * message's number and the send time (performance.now() of this process, in ms), padded with `x`.
@@ -29,6 +31,7 @@ import process from 'node:process';
 import { ChatClient } from '@lanchat/core';
 import { guardChild, isMainModule, tellParent } from './children.mjs';
 import { mulberry32 } from './lib.mjs';
+import { SealedEnd } from './sealed-lines.mjs';
 
 /** Characters in every message's text (ASCII, so also its bytes). */
 export const TEXT_LENGTH = 100;
@@ -212,11 +215,15 @@ async function startLanchatLoad(port, clients) {
 }
 
 /**
+ * The clients of the bare relay, or (`sealed`) of the sealed relay, the ceiling: the same lines,
+ * each write one frame sealed with node:crypto (sealed-lines.mjs).
+ *
  * @param {number} port
  * @param {number} clients
+ * @param {boolean} sealed
  * @returns {Promise<Load>}
  */
-async function startBareLoad(port, clients) {
+async function startLineLoad(port, clients, sealed) {
   /** @type {import('node:net').Socket[]} */
   const sockets = [];
   let welcomed = 0;
@@ -228,13 +235,28 @@ async function startBareLoad(port, clients) {
       if (welcomed === clients) resolve(undefined);
     };
   });
+  /** @type {(SealedEnd | undefined)[]} */
+  const ends = [];
   for (let index = 0; index < clients; index++) {
     const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+    const end = sealed ? new SealedEnd('client') : undefined;
     sockets.push(socket);
+    ends.push(end);
     let rest = '';
     let greeted = false;
     socket.on('data', (chunk) => {
-      const lines = (rest + chunk.toString('latin1')).split('\n');
+      /** @type {Buffer | undefined} */
+      let data = chunk;
+      if (end !== undefined) {
+        try {
+          data = end.open(chunk);
+        } catch (error) {
+          onFailure(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
+        if (data === undefined) return;
+      }
+      const lines = (rest + data.toString('latin1')).split('\n');
       rest = /** @type {string} */ (lines.pop());
       let first = 0;
       if (!greeted) {
@@ -252,7 +274,7 @@ async function startBareLoad(port, clients) {
       if (!closing) onFailure(error);
     });
     socket.on('close', () => {
-      if (!closing) onFailure(new Error(`bare client ${index}: socket closed`));
+      if (!closing) onFailure(new Error(`${sealed ? 'sealed' : 'bare'} client ${index}: closed`));
     });
   }
   await ready;
@@ -260,7 +282,9 @@ async function startBareLoad(port, clients) {
     clients,
     send: (index, texts) => {
       const socket = /** @type {import('node:net').Socket} */ (sockets[index]);
-      socket.write(Buffer.from(`${texts.join('\n')}\n`, 'latin1'));
+      const lines = Buffer.from(`${texts.join('\n')}\n`, 'latin1');
+      const end = ends[index];
+      socket.write(end === undefined ? lines : end.seal(lines));
     },
     flush: () => undefined,
     acknowledges: false,
@@ -463,7 +487,9 @@ if (isMainModule(import.meta.url)) {
   const port = Number(portText);
   const clients = Number(clientsText);
   const load =
-    kind === 'lanchat' ? await startLanchatLoad(port, clients) : await startBareLoad(port, clients);
+    kind === 'lanchat'
+      ? await startLanchatLoad(port, clients)
+      : await startLineLoad(port, clients, kind === 'sealed');
   process.on('message', (raw) => {
     const message = /** @type {{ type: string, [key: string]: unknown }} */ (raw);
     const run = async () => {

@@ -23,6 +23,7 @@ import process from 'node:process';
 import { nodeCryptoProvider } from '@lanchat/core';
 import { listenChat } from '@lanchat/tcp';
 import { guardChild, isMainModule, tellParent } from './children.mjs';
+import { SealedEnd } from './sealed-lines.mjs';
 
 /**
  * @typedef {object} Relay
@@ -129,12 +130,105 @@ export async function startBareRelay() {
 }
 
 /**
+ * The sealed relay, the ceiling (sealed-lines.mjs): the bare relay with every connection
+ * encrypted by node:crypto. On each read from a sender, the frames it completes are opened and
+ * the complete lines among them cut out; at the end of the turn, every socket is sent the lines
+ * of the turn from the others, sealed at once (one frame, split only past a Noise message's
+ * size) and written once. Batching per turn as lanchat's server does (a relay sealing per read
+ * and recipient pays node:crypto's cost per call many times over when paced), so that the two
+ * differ only in what lanchat does beyond encryption.
+ *
+ * @returns {Promise<Relay>}
+ */
+export async function startSealedRelay() {
+  /** @type {Map<import('node:net').Socket, SealedEnd>} */
+  const ends = new Map();
+  let linesRelayed = 0;
+  let socketErrors = 0;
+  let sealErrors = 0;
+  /** The lines read in this turn, each with its sender. */
+  /** @type {{ from: import('node:net').Socket, lines: Buffer }[]} */
+  let turn = [];
+  /** @type {NodeJS.Immediate | undefined} */
+  let scheduled;
+  const flush = () => {
+    scheduled = undefined;
+    const batch = turn;
+    turn = [];
+    for (const [socket, end] of ends) {
+      const parts = batch.filter((entry) => entry.from !== socket).map((entry) => entry.lines);
+      if (parts.length > 0) {
+        const lines = parts.length === 1 ? /** @type {Buffer} */ (parts[0]) : Buffer.concat(parts);
+        socket.write(end.seal(lines));
+      }
+    }
+  };
+  const server = createServer({ noDelay: true }, (socket) => {
+    const end = new SealedEnd('server');
+    ends.set(socket, end);
+    socket.write(end.seal(WELCOME));
+    /** @type {Buffer | undefined} */
+    let pending;
+    socket.on('data', (chunk) => {
+      /** @type {Buffer | undefined} */
+      let opened;
+      try {
+        opened = end.open(chunk);
+      } catch {
+        sealErrors++;
+        socket.destroy();
+        return;
+      }
+      if (opened === undefined) return;
+      const data = pending === undefined ? opened : Buffer.concat([pending, opened]);
+      const last = data.lastIndexOf(10);
+      if (last < 0) {
+        pending = data;
+        return;
+      }
+      const lines = last === data.length - 1 ? data : data.subarray(0, last + 1);
+      pending = last === data.length - 1 ? undefined : data.subarray(last + 1);
+      for (let at = lines.indexOf(10); at >= 0; at = lines.indexOf(10, at + 1)) linesRelayed++;
+      turn.push({ from: socket, lines });
+      scheduled ??= setImmediate(flush);
+    });
+    socket.on('error', () => {
+      socketErrors++;
+    });
+    socket.on('close', () => {
+      ends.delete(socket);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      resolve(undefined);
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('sealed relay: no port');
+  return {
+    port: address.port,
+    close: () =>
+      new Promise((resolve) => {
+        if (scheduled !== undefined) clearImmediate(scheduled);
+        for (const socket of ends.keys()) socket.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
+    statistics: () => ({ linesRelayed, sockets: ends.size, socketErrors, sealErrors }),
+  };
+}
+
+/**
  * @param {string} kind
  * @returns {Promise<Relay>}
  */
 export function startRelay(kind) {
   if (kind === 'lanchat') return startLanchatRelay();
   if (kind === 'bare') return startBareRelay();
+  if (kind === 'sealed') return startSealedRelay();
   throw new Error(`unknown relay ${kind}`);
 }
 

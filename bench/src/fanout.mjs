@@ -15,10 +15,16 @@
  * servers and both load processes stay up for the whole run; the blast rounds alternate between
  * them, so that a slow moment of the machine hits both.
  *
+ * A third contender is the ceiling: the sealed relay (sealed-lines.mjs), the bare relay with every
+ * connection encrypted by node:crypto and nothing else. Per-connection encryption is not
+ * optional for lanchat, so what the sealed relay reaches is the most a lanchat server can reach
+ * on node:crypto; the report gives both ratios (sealed to bare, lanchat to sealed).
+ *
  * The server runs in a process of its own (fanout-server.mjs): server in one process, all 100
  * clients in another. With BENCH_FANOUT_SERVER_IN_MAIN=1 the blast is also run with the servers in
  * this benchmark's main process (an extra row; it costs another minute and says the same so far).
- * BENCH_FANOUT_CPU_PROF=DIR runs the server and load processes with --cpu-prof into DIR.
+ * BENCH_FANOUT_CPU_PROF=DIR runs the server and load processes with --cpu-prof into DIR;
+ * BENCH_FANOUT_PHASES=blast (or paced) runs that phase alone.
  *
  * @module
  */
@@ -54,9 +60,21 @@ const CHILD_LIFETIME = 600_000;
 const READY_TIMEOUT = 60_000;
 const BLAST_TIMEOUT = 120_000;
 const PACED_TIMEOUT = (PACED_TOTAL / PACED_RATE) * 1000 + 30_000;
+/**
+ * The phases to run: both, unless BENCH_FANOUT_PHASES names one (`blast` or `paced`), to profile
+ * it alone; the figures of a phase not run read NaN.
+ */
+const PHASES = new Set((process.env['BENCH_FANOUT_PHASES'] ?? 'blast,paced').split(','));
 
-/** @typedef {'lanchat' | 'bare'} Kind */
+/** @typedef {'lanchat' | 'bare' | 'sealed'} Kind */
 /** @typedef {'own' | 'main'} Placement */
+
+/** @type {Record<Kind, string>} */
+const LABELS = {
+  lanchat: 'lanchat',
+  bare: 'bare node:net relay',
+  sealed: 'sealed relay (ceiling)',
+};
 
 /**
  * @typedef {object} Side one relay with its load process
@@ -98,7 +116,7 @@ function profileFlags(name) {
  * @returns {Promise<Side>}
  */
 async function startSide(kind, placement) {
-  const label = kind === 'lanchat' ? 'lanchat' : 'bare node:net relay';
+  const label = LABELS[kind];
   /** @type {number} */
   let port;
   /** @type {Side['serverCpu']} */
@@ -269,10 +287,12 @@ async function runPlacement(placement, withPaced) {
   /** @type {Side[]} */
   const sides = [];
   try {
-    for (const kind of /** @type {const} */ (['lanchat', 'bare'])) {
+    for (const kind of /** @type {const} */ (['lanchat', 'bare', 'sealed'])) {
       sides.push(await startSide(kind, placement));
     }
-    const blasts = await blastInterleaved(sides, BLAST_ROUNDS);
+    const blasts = PHASES.has('blast')
+      ? await blastInterleaved(sides, BLAST_ROUNDS)
+      : new Map(sides.map((side) => [side.kind, []]));
     /** @type {Record<string, ReturnType<typeof summarizeBlast>>} */
     const blast = {};
     for (const side of sides) blast[side.kind] = summarizeBlast(blasts.get(side.kind) ?? []);
@@ -315,10 +335,13 @@ export async function runFanout(print = printToStdout) {
     'bare node:net relay (the limit): newline-delimited text, no crypto, one write of the ' +
       'complete lines per recipient per read; same load logic (lines split and parsed); lanchat ' +
       `server: listenChat, maxBacklogBytes raised to ${LANCHAT_BACKLOG_BYTES / 1024 / 1024} MiB ` +
-      '(with the default 1 MiB it drops the blasted clients as too slow)',
+      '(with the default 1 MiB it drops the blasted clients as too slow); sealed relay (the ' +
+      'ceiling): the bare relay with each write one ChaCha20-Poly1305 frame of node:crypto, ' +
+      'opened on each read (per-connection encryption and nothing else: no handshake, session ' +
+      'layer or acknowledgements)',
   );
   const loadBefore = loadAverage();
-  const own = await runPlacement('own', true);
+  const own = await runPlacement('own', PHASES.has('paced'));
   const main =
     process.env['BENCH_FANOUT_SERVER_IN_MAIN'] === '1'
       ? await runPlacement('main', false)
@@ -327,8 +350,13 @@ export async function runFanout(print = printToStdout) {
 
   const lanchat = own.blast['lanchat'];
   const bare = own.blast['bare'];
-  if (lanchat === undefined || bare === undefined) throw new Error('fanout: missing results');
+  const sealed = own.blast['sealed'];
+  if (lanchat === undefined || bare === undefined || sealed === undefined) {
+    throw new Error('fanout: missing results');
+  }
   const ratio = lanchat.deliveriesPerSecond / bare.deliveriesPerSecond;
+  const ceilingRatio = sealed.deliveriesPerSecond / bare.deliveriesPerSecond;
+  const lanchatVsCeiling = lanchat.deliveriesPerSecond / sealed.deliveriesPerSecond;
   const mainLanchat = main?.blast['lanchat'];
   const mainBare = main?.blast['bare'];
   const mainRatio =
@@ -348,6 +376,7 @@ export async function runFanout(print = printToStdout) {
   for (const [name, result] of /** @type {const} */ ([
     ['lanchat', lanchat],
     ['bare relay', bare],
+    ['sealed relay (ceiling)', sealed],
     ['lanchat, server in main process (extra)', mainLanchat],
     ['bare relay, server in main process (extra)', mainBare],
   ])) {
@@ -368,6 +397,10 @@ export async function runFanout(print = printToStdout) {
       `${blastMet ? 'met' : 'NOT MET'}` +
       (mainRatio === undefined ? '' : ` (server in main process: ${mainRatio.toFixed(2)}x)`),
   );
+  print(
+    `  ceiling: the sealed relay reaches ${ceilingRatio.toFixed(2)}x the bare relay; lanchat ` +
+      `${lanchatVsCeiling.toFixed(2)}x the sealed relay`,
+  );
 
   const pacedRows = [
     [
@@ -385,6 +418,7 @@ export async function runFanout(print = printToStdout) {
   for (const [name, result] of /** @type {const} */ ([
     ['lanchat', own.paced['lanchat']],
     ['bare relay', own.paced['bare']],
+    ['sealed relay (ceiling)', own.paced['sealed']],
   ])) {
     if (result === undefined) continue;
     pacedRows.push([
@@ -402,10 +436,12 @@ export async function runFanout(print = printToStdout) {
   for (const line of formatTable(pacedRows)) print(`  ${line}`);
   const lanchatP99 = own.paced['lanchat']?.p99 ?? NaN;
   const bareP99 = own.paced['bare']?.p99 ?? NaN;
+  const sealedP99 = own.paced['sealed']?.p99 ?? NaN;
   const latencyMet = lanchatP99 <= P99_TARGET_MS;
   print(
     `  target: lanchat p99 <= ${P99_TARGET_MS} ms: ${lanchatP99.toFixed(2)} ms, ` +
-      `${latencyMet ? 'met' : 'NOT MET'} (bare relay p99 ${bareP99.toFixed(2)} ms); ` +
+      `${latencyMet ? 'met' : 'NOT MET'} (bare relay p99 ${bareP99.toFixed(2)} ms, sealed ` +
+      `relay ${sealedP99.toFixed(2)} ms); ` +
       `busy = CPU time / wall time of that process during the phase; machine load average ` +
       `${loadBefore} before, ${loadAfter} after`,
   );
@@ -426,6 +462,8 @@ export async function runFanout(print = printToStdout) {
       ...(main === undefined ? {} : { serverInMainProcess: main.blast }),
       ratios: {
         lanchatVsBare: roundTo(ratio, 2),
+        sealedVsBare: roundTo(ceilingRatio, 2),
+        lanchatVsSealed: roundTo(lanchatVsCeiling, 2),
         ...(mainRatio === undefined
           ? {}
           : { lanchatVsBareServerInMainProcess: roundTo(mainRatio, 2) }),
