@@ -264,6 +264,8 @@ export {
   DEFAULT_KEEPALIVE_INTERVAL,
   DEFAULT_UNANSWERED_TIMEOUT,
   LOGIN_REQUIRED_CAPABILITY,
+  ROOM_BATCH_CAPABILITY,
+  ROOM_BATCH_TEXT_BUDGET,
 } from './session/session-options.js';
 export * from './session/session-messages.js';
 export * from './session/chat-server.js';

@@ -44,6 +44,8 @@ export class ChatNetwork {
   readonly serverEvents: ServerEvent[] = [];
   readonly clients = new Map<string, TestClient>();
   readonly #byConnection = new Map<number, TestClient>();
+  /** Where the output for connections driven by hand goes (see {@link ChatNetwork.attach}). */
+  readonly #attached = new Map<number, (data: Uint8Array) => void>();
   readonly #accounts: Readonly<Record<string, string>> | undefined;
   readonly #random: SeededRandom;
   readonly #maxChunk: number | undefined;
@@ -119,6 +121,11 @@ export class ChatNetwork {
     );
   }
 
+  /** Hands {@link run}'s output for a connection driven by hand (not a ChatClient) to `handler`. */
+  attach(connection: number, handler: (data: Uint8Array) => void): void {
+    this.#attached.set(connection, handler);
+  }
+
   /** Sends raw bytes from a client's socket (garbage, a stranger's request). */
   inject(name: string, bytes: Uint8Array): void {
     this.server.receive(this.get(name).connection, bytes, this.now);
@@ -149,8 +156,12 @@ export class ChatNetwork {
       ) {
         moved = true;
         const test = this.#byConnection.get(out.connection);
-        // Output for a connection with no client behind it (a test's stranger) goes nowhere.
-        if (test === undefined) continue;
+        // Output for a connection with no client behind it (a test's stranger) goes nowhere,
+        // unless the test attached a handler of its own.
+        if (test === undefined) {
+          this.#attached.get(out.connection)?.(out.data);
+          continue;
+        }
         for (const chunk of this.#chunks(out.data)) test.client.receive(chunk, this.now);
       }
       moved = this.#serverEvents() || moved;

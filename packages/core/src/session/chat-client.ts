@@ -23,7 +23,12 @@ import {
   nameKey,
 } from './names.js';
 import { FifoQueue } from '../util/fifo-queue.js';
-import { ROOM_MESSAGE_KIND, decodeRoomMessage } from './room-message.js';
+import {
+  ROOM_BATCH_KIND,
+  ROOM_MESSAGE_KIND,
+  decodeRoomBatch,
+  decodeRoomMessage,
+} from './room-message.js';
 import { TRANSFER_DATA_KIND, decodeTransferData, encodeTransferData } from './transfer-data.js';
 import {
   fromOfferFields,
@@ -49,6 +54,7 @@ import {
   DEFAULT_KEEPALIVE_INTERVAL,
   DEFAULT_UNANSWERED_TIMEOUT,
   LOGIN_REQUIRED_CAPABILITY,
+  ROOM_BATCH_CAPABILITY,
 } from './session-options.js';
 
 /** Options of a {@link ChatClient}. */
@@ -449,7 +455,7 @@ export class ChatClient {
       now: options.now,
       staticKeyPair:
         options.staticKeyPair ?? (crypto ?? nodeCryptoProvider).generateX25519KeyPair(),
-      capabilities: [CHAT_CAPABILITY],
+      capabilities: [CHAT_CAPABILITY, ROOM_BATCH_CAPABILITY],
       ...(crypto === undefined ? {} : { crypto }),
       ...(options.handshakeTimeout === undefined
         ? {}
@@ -901,6 +907,10 @@ export class ChatClient {
           // The busiest message, read straight into its event.
           if (event.payload[0] === ROOM_MESSAGE_KIND) {
             this.#events.push(decodeRoomMessage(event.payload, 'message-received'));
+          } else if (event.payload[0] === ROOM_BATCH_KIND) {
+            for (const message of decodeRoomBatch(event.payload, 'message-received')) {
+              this.#events.push(message);
+            }
           } else if (event.payload[0] === TRANSFER_DATA_KIND) {
             this.#events.push({
               type: 'transfer-message',

@@ -3,21 +3,52 @@ import { ChatNetwork } from '../../test/chat-network.js';
 import { caught } from '../../test/caught.js';
 import { InvalidNameError, InvalidTextError } from '../errors/session-errors.js';
 import { encodeStreamFrame } from '../frame/stream-frame.js';
-import { encodeSessionMessage } from './session-messages.js';
+import {
+  ROOM_BATCH_KIND,
+  ROOM_MESSAGE_KIND,
+  type RoomMessage,
+  decodeServerMessages,
+  encodeSessionMessage,
+} from './session-messages.js';
 import { keyFingerprint } from './fingerprint.js';
 import { ChatClient } from './chat-client.js';
 import { InvalidArgumentError } from '../errors/lanchat-error.js';
 import { StreamChannel } from '../channel/stream-channel.js';
-import { CHAT_CAPABILITY } from './session-options.js';
+import {
+  CHAT_CAPABILITY,
+  ROOM_BATCH_CAPABILITY,
+  ROOM_BATCH_TEXT_BUDGET,
+} from './session-options.js';
 
-/** A client that speaks the channel but not the session rules: sends whatever payload it is given. */
-function rawClient(network: ChatNetwork): { connection: number; send(payload: Uint8Array): void } {
+/**
+ * A client that speaks the channel but not the session rules: sends whatever payload it is given,
+ * and keeps every session message it receives, raw.
+ */
+function rawClient(
+  network: ChatNetwork,
+  capabilities: readonly string[] = [CHAT_CAPABILITY],
+): { connection: number; received: Uint8Array[]; send(...payloads: Uint8Array[]): void } {
   const connection = network.server.accept(network.now, '10.0.0.66')!;
   const channel = new StreamChannel({
     initiator: true,
     now: network.now,
-    capabilities: [CHAT_CAPABILITY],
+    capabilities,
     staticKeyPair: network.clientKeyPair,
+  });
+  const received: Uint8Array[] = [];
+  const take = (): void => {
+    for (let event = channel.nextEvent(); event !== undefined; event = channel.nextEvent()) {
+      if (event.type === 'message-received') received.push(event.payload.slice());
+    }
+  };
+  // What the network's own runs take out for this connection comes here too.
+  network.attach(connection, (data) => {
+    if (channel.error !== undefined) return;
+    channel.receive(data, network.now);
+    take();
+    for (let out = channel.pollTransmit(); out !== undefined; out = channel.pollTransmit()) {
+      network.server.receive(connection, out, network.now);
+    }
   });
   const pump = (): void => {
     for (let moved = true; moved;) {
@@ -34,6 +65,7 @@ function rawClient(network: ChatNetwork): { connection: number; send(payload: Ui
         moved = true;
         if (channel.error === undefined) channel.receive(data, network.now);
       }
+      take();
     }
     for (
       let event = network.server.nextEvent();
@@ -46,8 +78,10 @@ function rawClient(network: ChatNetwork): { connection: number; send(payload: Ui
   pump();
   return {
     connection,
-    send(payload) {
-      channel.send(payload);
+    received,
+    send(...payloads) {
+      // Sent together: the server reads them in one go.
+      for (const payload of payloads) channel.send(payload);
       pump();
     },
   };
@@ -692,5 +726,155 @@ describe('ChatServer output', () => {
     expect(network.server.pollTransmit()).toBeUndefined();
     network.server.receive(connection, hello.subarray(10), network.now);
     expect(network.server.pollTransmit()?.connection).toBe(connection);
+  });
+});
+
+describe('chat session: room batches', () => {
+  /** A raw client logged in as `nick`, reading batches or not. */
+  function rawMember(network: ChatNetwork, nick: string, batches: boolean) {
+    const raw = rawClient(
+      network,
+      batches ? [CHAT_CAPABILITY, ROOM_BATCH_CAPABILITY] : [CHAT_CAPABILITY],
+    );
+    raw.send(encodeSessionMessage({ type: 'login', id: 1, nick, rooms: [] }));
+    network.run();
+    raw.received.length = 0;
+    return raw;
+  }
+
+  /** The kinds of the room messages and batches `raw` received, and the messages they held. */
+  function roomTraffic(received: readonly Uint8Array[]) {
+    const carrying = received.filter(
+      (bytes) => bytes[0] === ROOM_MESSAGE_KIND || bytes[0] === ROOM_BATCH_KIND,
+    );
+    return {
+      kinds: carrying.map((bytes) => bytes[0]),
+      messages: carrying.flatMap((bytes) => decodeServerMessages(bytes)),
+    };
+  }
+
+  it('relays what a sender said in one read as one batch to a client that reads batches, one by one to the others, in order', () => {
+    const network = new ChatNetwork();
+    const alice = network.login('alice');
+    network.login('bob');
+    const carol = rawMember(network, 'carol', false);
+    const dave = rawMember(network, 'dave', true);
+    for (const text of ['one', 'two', 'thrée']) alice.client.say('lobby', text, network.now);
+    network.run();
+
+    const atBob = network.eventsOf('bob', 'message-received');
+    expect(atBob.map((event) => [event.from, event.text])).toEqual([
+      ['alice', 'one'],
+      ['alice', 'two'],
+      ['alice', 'thrée'],
+    ]);
+    const ids = atBob.map((event) => event.id);
+    expect(ids[1]).toBe(ids[0]! + 1);
+    expect(ids[2]).toBe(ids[0]! + 2);
+    const expected = atBob.map(({ type: _type, ...fields }) => ({ type: 'message', ...fields }));
+
+    const atDave = roomTraffic(dave.received);
+    expect(atDave.kinds).toEqual([ROOM_BATCH_KIND]);
+    expect(atDave.messages).toEqual(expected);
+    const atCarol = roomTraffic(carol.received);
+    expect(atCarol.kinds).toEqual([ROOM_MESSAGE_KIND, ROOM_MESSAGE_KIND, ROOM_MESSAGE_KIND]);
+    expect(atCarol.messages).toEqual(expected);
+    expect(network.eventsOf('alice', 'message-delivered')).toHaveLength(3);
+    expect(network.server.statistics.messagesRelayed).toBe(3);
+  });
+
+  it('sends a lone message as a compact room message, even to a client that reads batches', () => {
+    const network = new ChatNetwork();
+    const alice = network.login('alice');
+    const dave = rawMember(network, 'dave', true);
+    alice.client.say('lobby', 'just one', network.now);
+    network.run();
+    alice.client.say('lobby', 'and another', network.now);
+    network.run();
+    const atDave = roomTraffic(dave.received);
+    expect(atDave.kinds).toEqual([ROOM_MESSAGE_KIND, ROOM_MESSAGE_KIND]);
+    expect(atDave.messages.map((message) => (message as RoomMessage).text)).toEqual([
+      'just one',
+      'and another',
+    ]);
+  });
+
+  it('keeps the order of everything else one read causes: renames, joins, other rooms', () => {
+    const network = new ChatNetwork();
+    const alice = network.login('alice');
+    const bob = network.login('bob');
+    bob.client.join('side', network.now);
+    network.run();
+    bob.events.length = 0;
+    alice.client.say('lobby', 'm1', network.now);
+    alice.client.say('lobby', 'm2', network.now);
+    alice.client.setNick('alicia', network.now);
+    alice.client.say('lobby', 'm3', network.now);
+    alice.client.join('side', network.now);
+    alice.client.say('side', 'm4', network.now);
+    alice.client.say('lobby', 'm5', network.now);
+    alice.client.say('lobby', 'm6', network.now);
+    network.run();
+    const seen = bob.events.flatMap((event) => {
+      switch (event.type) {
+        case 'message-received':
+          return [`${event.room} ${event.from}: ${event.text}`];
+        case 'nick-changed':
+          return [`${event.old} is now ${event.nick}`];
+        case 'user-joined':
+          return [`${event.nick} joined ${event.room}`];
+        default:
+          return [];
+      }
+    });
+    expect(seen).toEqual([
+      'lobby alice: m1',
+      'lobby alice: m2',
+      'alice is now alicia',
+      'lobby alicia: m3',
+      'alicia joined side',
+      'side alicia: m4',
+      'lobby alicia: m5',
+      'lobby alicia: m6',
+    ]);
+  });
+
+  it(`cuts batches at about ${ROOM_BATCH_TEXT_BUDGET} bytes of text`, () => {
+    const network = new ChatNetwork();
+    const alice = network.login('alice');
+    const dave = rawMember(network, 'dave', true);
+    const texts = Array.from({ length: 10 }, (_, index) => `${index}`.repeat(4000));
+    for (const text of texts) alice.client.say('lobby', text, network.now);
+    network.run();
+    const batches = dave.received.filter((bytes) => bytes[0] === ROOM_BATCH_KIND);
+    expect(batches.length).toBeGreaterThanOrEqual(3);
+    for (const batch of batches) {
+      const messages = decodeServerMessages(batch) as RoomMessage[];
+      const textLength = messages.reduce((sum, message) => sum + message.text.length, 0);
+      expect(textLength).toBeLessThanOrEqual(ROOM_BATCH_TEXT_BUDGET);
+    }
+    expect(
+      roomTraffic(dave.received).messages.map((message) => (message as RoomMessage).text),
+    ).toEqual(texts);
+  });
+
+  it('sends what a sender said before its connection failed in the same read, then that it left', () => {
+    const network = new ChatNetwork();
+    const alice = rawMember(network, 'alice', true);
+    const bob = network.login('bob');
+    bob.events.length = 0;
+    const say = (id: number, text: string) =>
+      encodeSessionMessage({ type: 'say', id, ts: network.now, room: 'lobby', text });
+    alice.send(say(2, 'last words'), say(3, 'really'), Uint8Array.of(0x00, 0xc1));
+    network.run();
+    const seen = bob.events.flatMap((event) =>
+      event.type === 'message-received'
+        ? [event.text]
+        : event.type === 'user-disconnected'
+          ? [`${event.nick} gone`]
+          : [],
+    );
+    expect(seen).toEqual(['last words', 'really', 'alice gone']);
+    expect(network.serverEventsOf('connection-failed')).toHaveLength(1);
   });
 });

@@ -48,7 +48,16 @@ import {
   CHAT_CAPABILITY,
   DEFAULT_UNANSWERED_TIMEOUT,
   LOGIN_REQUIRED_CAPABILITY,
+  ROOM_BATCH_CAPABILITY,
+  ROOM_BATCH_TEXT_BUDGET,
 } from './session-options.js';
+import {
+  MAX_ROOM_BATCH_COUNT,
+  ROOM_BATCH_ENTRY_LENGTH,
+  type RoomBatchEntry,
+  encodeRoomBatch,
+  encodeRoomMessage,
+} from './room-message.js';
 import { copyBytes } from '../util/bytes.js';
 
 /** Default most connections a server holds: 4096. */
@@ -303,6 +312,8 @@ interface Connection {
    * then, so that a stranger (a browser) gets a clean plain-text answer and nothing else.
    */
   heard: boolean;
+  /** Whether the client announced `room-batch`: it is sent room batches (kind `0x03`). */
+  roomBatches: boolean;
 }
 
 interface User {
@@ -324,6 +335,21 @@ interface Room {
   readonly name: string;
   readonly key: string;
   readonly members: Set<User>;
+}
+
+/**
+ * Room messages from one sender to one room, gathered while the server reads that sender's input,
+ * and sent to the room's other members together: to each as one room batch (or, for a client
+ * without `room-batch`, one by one).
+ */
+interface PendingBatch {
+  readonly room: Room;
+  readonly sender: User;
+  /** The sender's nickname when the first message came (a rename sends the batch first). */
+  readonly from: string;
+  readonly entries: RoomBatchEntry[];
+  /** The texts' UTF-16 lengths, plus each entry's fixed bytes. */
+  size: number;
 }
 
 /** Bytes of a user-list answer past which the list is cut (the rest is counted in `more`). */
@@ -382,6 +408,8 @@ export class ChatServer {
   #nextConnectionId = 1;
   #nextMessageId = 1;
   #pending = 0;
+  /** Room messages not yet sent to the room's members (see {@link PendingBatch}). */
+  #batch: PendingBatch | undefined;
   /**
    * Never later than the earliest deadline of any connection; `Infinity` when none has one. Lowered
    * as connections come and change phase, made exact by each {@link ChatServer.handleTimeout}.
@@ -584,6 +612,7 @@ export class ChatServer {
       pendingLogin: undefined,
       byeReceived: false,
       heard: false,
+      roomBatches: false,
     };
     this.#connections.set(connection.id, connection);
     this.#pending++;
@@ -659,6 +688,8 @@ export class ChatServer {
    * queued for a connection since its last write comes out sealed together.
    */
   pollTransmit(): ServerTransmit | undefined {
+    // Always sent at the end of the step that gathered it; this only makes sure.
+    this.#sendBatch();
     for (const connection of this.#dirty) {
       if (!connection.writable) {
         this.#dirty.delete(connection);
@@ -937,6 +968,8 @@ export class ChatServer {
       if (!LanchatError.isInstance(error)) throw error;
       this.#fail(connection, error);
     }
+    // What the input said to a room goes to its members before anything else happens.
+    this.#sendBatch();
     this.#noteDeadline(connection);
     this.#settle(now);
   }
@@ -952,6 +985,7 @@ export class ChatServer {
             );
           }
           this.#pending--;
+          connection.roomBatches = event.remoteCapabilities.includes(ROOM_BATCH_CAPABILITY);
           this.#enter(connection, 'login');
           this.#dirty.add(connection);
           break;
@@ -1039,6 +1073,10 @@ export class ChatServer {
   }
 
   #sendBytes(connection: Connection, bytes: Uint8Array): void {
+    // Room messages gathered from a sender come before anything else sent to anyone but them.
+    if (this.#batch !== undefined && connection !== this.#batch.sender.connection) {
+      this.#sendBatch();
+    }
     // Once ending, the adapter has flushed and ended the socket: nothing more may be queued.
     if (connection.phase === 'ending') return;
     if (this.#overflowed.has(connection) || connection.channel.error !== undefined) return;
@@ -1060,6 +1098,57 @@ export class ChatServer {
     } catch (error) {
       if (BufferFullError.isInstance(error)) this.#overflowed.add(connection);
       else throw error;
+    }
+  }
+
+  /**
+   * Adds a room message to the batch being gathered, after sending that batch if it is for another
+   * room or sender, or full.
+   */
+  #gather(room: Room, sender: User, entry: RoomBatchEntry): void {
+    const size = ROOM_BATCH_ENTRY_LENGTH + entry.text.length;
+    let batch = this.#batch;
+    if (
+      batch !== undefined &&
+      (batch.room !== room ||
+        batch.sender !== sender ||
+        batch.size + size > ROOM_BATCH_TEXT_BUDGET ||
+        batch.entries.length === MAX_ROOM_BATCH_COUNT)
+    ) {
+      this.#sendBatch();
+      batch = undefined;
+    }
+    if (batch === undefined) {
+      batch = { room, sender, from: sender.nick, entries: [], size: 0 };
+      this.#batch = batch;
+    }
+    batch.entries.push(entry);
+    batch.size += size;
+  }
+
+  /**
+   * Sends the gathered room messages to the room's other members: one room batch to each client
+   * that reads them, the messages one by one to the others; a single message always on its own.
+   */
+  #sendBatch(): void {
+    const batch = this.#batch;
+    if (batch === undefined) return;
+    this.#batch = undefined;
+    const { room, sender, from, entries } = batch;
+    let singles: Uint8Array[] | undefined;
+    let combined: Uint8Array | undefined;
+    for (const member of room.members) {
+      if (member === sender) continue;
+      const connection = member.connection;
+      if (connection.roomBatches && entries.length > 1) {
+        combined ??= encodeRoomBatch(room.name, from, entries);
+        this.#sendBytes(connection, combined);
+      } else {
+        singles ??= entries.map((entry) =>
+          encodeRoomMessage({ type: 'message', room: room.name, from, ...entry }),
+        );
+        for (const bytes of singles) this.#sendBytes(connection, bytes);
+      }
     }
   }
 
@@ -1173,15 +1262,7 @@ export class ChatServer {
           return;
         }
         const text = checkText(message.text, this.#maxTextBytes);
-        const bytes = encodeSessionMessage({
-          type: 'message',
-          id: this.#nextMessageId++,
-          ts: message.ts,
-          room: room.name,
-          from: user.nick,
-          text,
-        });
-        this.#broadcast(room.members, bytes, user);
+        this.#gather(room, user, { id: this.#nextMessageId++, ts: message.ts, text });
         this.#messagesRelayed++;
         this.#send(connection, { type: 'ack', re: message.id });
         return;

@@ -45,9 +45,9 @@ function checkUint53(value: number, name: string): void {
   }
 }
 
-function readField(bytes: Uint8Array, offset: number, name: string): number {
+function readField(bytes: Uint8Array, offset: number, name: string, what = 'room message'): number {
   const value = readUint53(bytes, offset);
-  if (value === undefined) fail(`the server's room message has a ${name} of 2^53 or more`);
+  if (value === undefined) fail(`the server's ${what} has a ${name} of 2^53 or more`);
   return value;
 }
 
@@ -76,12 +76,12 @@ export function encodeRoomMessage(message: RoomMessage): Uint8Array {
   return output.subarray(0, textStart + written);
 }
 
-function decodeUtf8(bytes: Uint8Array, name: string): string {
+function decodeUtf8(bytes: Uint8Array, name: string, what = 'room message'): string {
   try {
     return utf8Decoder.decode(bytes);
   } catch (error) {
     throw new MalformedSessionMessageError(
-      `the server's room message has a ${name} that is not valid UTF-8`,
+      `the server's ${what} has a ${name} that is not valid UTF-8`,
       { cause: error },
     );
   }
@@ -129,4 +129,158 @@ export function decodeRoomMessage<Type extends string>(
     fail(`the server's room message has a text of more than ${MAX_STRING_FIELD} characters`);
   }
   return { type, id, ts, room, from, text };
+}
+
+/**
+ * First byte of a room batch (docs/protocol.md, section 8.2): several messages of one room from
+ * one sender, in the order sent, as one session message. The server sends batches only to a
+ * client that announced the capability `room-batch`.
+ */
+export const ROOM_BATCH_KIND = 0x03;
+
+/**
+ * Bytes of a room batch before its names: the kind byte, the message count (2 bytes, big-endian,
+ * at least 1), the byte lengths of `room` and `from` (1 byte each).
+ */
+export const ROOM_BATCH_HEADER_LENGTH = 5;
+
+/**
+ * Bytes of each message's entry in a room batch, after the names: `id` and `ts` (8 bytes each,
+ * big-endian, below 2^53) and the byte length of its text (4 bytes, big-endian).
+ */
+export const ROOM_BATCH_ENTRY_LENGTH = 20;
+
+const BATCH = 'room batch';
+
+/** Most messages in one room batch (its count is 2 bytes). */
+export const MAX_ROOM_BATCH_COUNT = 65_535;
+
+/** One message of a room batch: what differs from one message of the batch to the next. */
+export interface RoomBatchEntry {
+  readonly id: number;
+  readonly ts: number;
+  readonly text: string;
+}
+
+/**
+ * Encodes the messages `entries` of `room` from `from` as one room batch.
+ *
+ * @throws `InvalidArgumentError` for no entry or more than {@link MAX_ROOM_BATCH_COUNT}, an `id`
+ * or `ts` that is not an unsigned integer below 2^53, or a `room` or `from` of more than 255 bytes
+ * of UTF-8.
+ */
+export function encodeRoomBatch(
+  room: string,
+  from: string,
+  entries: readonly RoomBatchEntry[],
+): Uint8Array {
+  const count = entries.length;
+  if (count === 0 || count > MAX_ROOM_BATCH_COUNT) {
+    throw new InvalidArgumentError(
+      `a room batch holds 1 to ${MAX_ROOM_BATCH_COUNT} messages, not ${count}`,
+    );
+  }
+  const roomBytes = utf8Encoder.encode(room);
+  const fromBytes = utf8Encoder.encode(from);
+  if (roomBytes.length > 255 || fromBytes.length > 255) {
+    throw new InvalidArgumentError(
+      "a room batch's room and from must each take at most 255 bytes of UTF-8",
+    );
+  }
+  const entriesStart = ROOM_BATCH_HEADER_LENGTH + roomBytes.length + fromBytes.length;
+  let capacity = entriesStart + count * ROOM_BATCH_ENTRY_LENGTH;
+  // A text's UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  for (const entry of entries) capacity += entry.text.length * 3;
+  const output = new Uint8Array(capacity);
+  output[0] = ROOM_BATCH_KIND;
+  output[1] = count >>> 8;
+  output[2] = count & 0xff;
+  output[3] = roomBytes.length;
+  output[4] = fromBytes.length;
+  output.set(roomBytes, ROOM_BATCH_HEADER_LENGTH);
+  output.set(fromBytes, ROOM_BATCH_HEADER_LENGTH + roomBytes.length);
+  let entry = entriesStart;
+  let textAt = entriesStart + count * ROOM_BATCH_ENTRY_LENGTH;
+  for (const { id, ts, text } of entries) {
+    checkUint53(id, 'id');
+    checkUint53(ts, 'ts');
+    writeUint53(output, entry, id);
+    writeUint53(output, entry + 8, ts);
+    const { written } = utf8Encoder.encodeInto(text, output.subarray(textAt));
+    output[entry + 16] = written >>> 24;
+    output[entry + 17] = (written >>> 16) & 0xff;
+    output[entry + 18] = (written >>> 8) & 0xff;
+    output[entry + 19] = written & 0xff;
+    entry += ROOM_BATCH_ENTRY_LENGTH;
+    textAt += written;
+  }
+  return output.subarray(0, textAt);
+}
+
+/**
+ * Decodes a room batch into its messages, in order, each an object whose `type` is `type` (the
+ * client builds its events in one step).
+ *
+ * @throws {@link MalformedSessionMessageError} when the bytes are not a valid room batch.
+ */
+export function decodeRoomBatch<Type extends string>(
+  bytes: Uint8Array,
+  type: Type,
+): (Omit<RoomMessage, 'type'> & { readonly type: Type })[] {
+  if (bytes.length < ROOM_BATCH_HEADER_LENGTH) {
+    fail(`the server sent a room batch of ${bytes.length} bytes, shorter than its header`);
+  }
+  const count = (bytes[1]! << 8) | bytes[2]!;
+  if (count === 0) fail('the server sent a room batch of no message');
+  const roomEnd = ROOM_BATCH_HEADER_LENGTH + bytes[3]!;
+  const fromEnd = roomEnd + bytes[4]!;
+  const textsStart = fromEnd + count * ROOM_BATCH_ENTRY_LENGTH;
+  if (textsStart > bytes.length) {
+    fail("the server's room batch is shorter than its names and entries");
+  }
+  let textBytes = 0;
+  for (let entry = fromEnd; entry < textsStart; entry += ROOM_BATCH_ENTRY_LENGTH) {
+    const length =
+      ((bytes[entry + 16]! << 24) |
+        (bytes[entry + 17]! << 16) |
+        (bytes[entry + 18]! << 8) |
+        bytes[entry + 19]!) >>>
+      0;
+    if (length > MAX_STRING_FIELD * 3) {
+      fail(`the server's room batch has a text of more than ${MAX_STRING_FIELD * 3} bytes`);
+    }
+    textBytes += length;
+  }
+  if (textsStart + textBytes !== bytes.length) {
+    fail("the lengths of the texts in the server's room batch do not add up to its size");
+  }
+  const room = decodeUtf8(bytes.subarray(ROOM_BATCH_HEADER_LENGTH, roomEnd), 'room', BATCH);
+  const from = decodeUtf8(bytes.subarray(roomEnd, fromEnd), 'from', BATCH);
+  // One decoder call for every text: when the result has one character per byte, all of them are
+  // ASCII and each text is cut from it; otherwise each is decoded on its own (which also catches
+  // a character split across two of them).
+  const texts = bytes.subarray(textsStart);
+  const all = decodeUtf8(texts, 'text', BATCH);
+  const ascii = all.length === texts.length;
+  const messages: (Omit<RoomMessage, 'type'> & { readonly type: Type })[] = [];
+  let at = 0;
+  for (let entry = fromEnd; entry < textsStart; entry += ROOM_BATCH_ENTRY_LENGTH) {
+    const id = readField(bytes, entry, 'id', BATCH);
+    const ts = readField(bytes, entry + 8, 'ts', BATCH);
+    const length =
+      ((bytes[entry + 16]! << 24) |
+        (bytes[entry + 17]! << 16) |
+        (bytes[entry + 18]! << 8) |
+        bytes[entry + 19]!) >>>
+      0;
+    const text = ascii
+      ? all.slice(at, at + length)
+      : decodeUtf8(texts.subarray(at, at + length), 'text', BATCH);
+    if (text.length > MAX_STRING_FIELD) {
+      fail(`the server's room batch has a text of more than ${MAX_STRING_FIELD} characters`);
+    }
+    messages.push({ type, id, ts, room, from, text });
+    at += length;
+  }
+  return messages;
 }

@@ -3,11 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../errors/lanchat-error.js';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
 import {
+  MAX_ROOM_BATCH_COUNT,
+  ROOM_BATCH_ENTRY_LENGTH,
+  ROOM_BATCH_HEADER_LENGTH,
+  ROOM_BATCH_KIND,
   ROOM_MESSAGE_HEADER_LENGTH,
   ROOM_MESSAGE_KIND,
   type RoomMessage,
   decodeClientMessage,
   decodeServerMessage,
+  decodeServerMessages,
+  encodeRoomBatch,
   encodeSessionMessage,
 } from './session-messages.js';
 
@@ -126,5 +132,154 @@ describe('the compact room message', () => {
     );
     expect(() => encodeSessionMessage({ ...example, id: -1 })).toThrow(/unsigned integer/);
     expect(() => encodeSessionMessage({ ...example, ts: 2 ** 53 })).toThrow(/unsigned integer/);
+  });
+});
+
+// The room batch of docs/protocol.md, section 8.2.
+const batchExample: RoomMessage[] = [
+  { type: 'message', id: 7, ts: 1_767_225_600_000, room: 'lobby', from: 'alice', text: 'hi' },
+  { type: 'message', id: 8, ts: 1_767_225_600_250, room: 'lobby', from: 'alice', text: 'ok' },
+];
+const batchExampleBytes = hex(`
+  03
+  00 02
+  05 05
+  6c 6f 62 62 79
+  61 6c 69 63 65
+  00 00 00 00 00 00 00 07  00 00 01 9b 76 da a8 00  00 00 00 02
+  00 00 00 00 00 00 00 08  00 00 01 9b 76 da a8 fa  00 00 00 02
+  68 69
+  6f 6b
+`);
+
+function batchOf(messages: readonly RoomMessage[]): Uint8Array {
+  const first = messages[0]!;
+  return encodeRoomBatch(
+    first.room,
+    first.from,
+    messages.map(({ id, ts, text }) => ({ id, ts, text })),
+  );
+}
+
+/** A room batch of `texts` (raw bytes each), ids 1, 2, ... and ts 0, as raw bytes. */
+function batchBytes(texts: readonly Uint8Array[]): Uint8Array {
+  const entries = ROOM_BATCH_HEADER_LENGTH + 2 + texts.length * ROOM_BATCH_ENTRY_LENGTH;
+  const total = texts.reduce((sum, text) => sum + text.length, entries);
+  const bytes = new Uint8Array(total);
+  bytes.set([ROOM_BATCH_KIND, texts.length >>> 8, texts.length & 0xff, 1, 1, 0x72, 0x61]);
+  let at = entries;
+  texts.forEach((text, index) => {
+    const entry = ROOM_BATCH_HEADER_LENGTH + 2 + index * ROOM_BATCH_ENTRY_LENGTH;
+    bytes[entry + 7] = index + 1;
+    new DataView(bytes.buffer).setUint32(entry + 16, text.length);
+    bytes.set(text, at);
+    at += text.length;
+  });
+  return bytes;
+}
+
+describe('the room batch', () => {
+  it('encodes the example of the protocol document byte for byte, and decodes it back', () => {
+    expect(batchOf(batchExample)).toEqual(batchExampleBytes);
+    expect(decodeServerMessages(batchExampleBytes)).toEqual(batchExample);
+  });
+
+  it('round-trips any messages, ASCII or not, in order', () => {
+    const name = fc
+      .string({ unit: 'binary', maxLength: 63 })
+      .filter((value) => utf8(value).length <= 255);
+    const text = fc.oneof(
+      fc.string({ unit: 'binary-ascii', maxLength: 200 }),
+      fc.string({ unit: 'binary', maxLength: 200 }),
+    );
+    const uint = fc.nat({ max: Number.MAX_SAFE_INTEGER });
+    fc.assert(
+      fc.property(
+        name,
+        name,
+        fc.array(fc.record({ id: uint, ts: uint, text }), { minLength: 1, maxLength: 20 }),
+        (room, from, entries) => {
+          const messages = entries.map((entry): RoomMessage => ({
+            type: 'message',
+            room,
+            from,
+            ...entry,
+          }));
+          expect(decodeServerMessages(encodeRoomBatch(room, from, entries))).toEqual(messages);
+        },
+      ),
+    );
+  });
+
+  it('holds up to 65,535 messages, and no fewer than one', () => {
+    const entries = Array.from({ length: MAX_ROOM_BATCH_COUNT }, (_, id) => ({
+      id,
+      ts: 1,
+      text: '',
+    }));
+    expect(decodeServerMessages(encodeRoomBatch('r', 'a', entries))).toHaveLength(
+      MAX_ROOM_BATCH_COUNT,
+    );
+    expect(() => encodeRoomBatch('r', 'a', [...entries, { id: 1, ts: 1, text: '' }])).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => encodeRoomBatch('r', 'a', [])).toThrow(/1 to 65535 messages, not 0/);
+    const none = batchBytes([]);
+    expect(() => decodeServerMessages(none)).toThrow(/room batch of no message/);
+  });
+
+  it('refuses bad ids, names or texts from the encoder', () => {
+    expect(() => encodeRoomBatch('é'.repeat(128), 'a', [{ id: 1, ts: 1, text: '' }])).toThrow(
+      /at most 255 bytes/,
+    );
+    expect(() => encodeRoomBatch('r', 'a', [{ id: -1, ts: 1, text: '' }])).toThrow(
+      /unsigned integer/,
+    );
+    expect(() => encodeRoomBatch('r', 'a', [{ id: 1, ts: 2 ** 53, text: '' }])).toThrow(
+      /unsigned integer/,
+    );
+  });
+
+  it('refuses a short batch, entries past the end, texts that do not fill it, big numbers', () => {
+    const decode = (bytes: Uint8Array) => () => decodeServerMessages(bytes);
+    expect(decode(batchExampleBytes.subarray(0, 4))).toThrow(/shorter than its header/);
+    expect(decode(batchExampleBytes.subarray(0, 40))).toThrow(/shorter than its names and entries/);
+    expect(decode(batchExampleBytes.subarray(0, batchExampleBytes.length - 1))).toThrow(
+      /do not add up/,
+    );
+    expect(decode(Uint8Array.of(...batchExampleBytes, 0x21))).toThrow(/do not add up/);
+    const tooLarge = batchExampleBytes.slice();
+    tooLarge[16] = 0x20; // the first id = 2^53 + 7
+    expect(decode(tooLarge)).toThrow(/room batch has a id of 2\^53 or more/);
+    const tooLong = batchExampleBytes.slice();
+    tooLong[32] = 0x04; // the first text: 2^18 + 2 bytes
+    expect(decode(tooLong)).toThrow(/text of more than 196608 bytes/);
+    const manyUnits = batchBytes([utf8('a'.repeat(65_537))]);
+    expect(decode(manyUnits)).toThrow(/more than 65536 characters/);
+    for (const bad of [tooLarge, tooLong, manyUnits]) {
+      expect(decode(bad)).toThrow(MalformedSessionMessageError);
+    }
+  });
+
+  it('refuses bad UTF-8, and a character cut in two between texts, though the whole is valid', () => {
+    expect(() => decodeServerMessages(batchBytes([utf8('hi'), hex('ff')]))).toThrow(
+      /room batch has a text that is not valid UTF-8/,
+    );
+    const e = utf8('é');
+    const cut = batchBytes([utf8('a'), e.subarray(0, 1), e.subarray(1)]);
+    expect(() => decodeServerMessages(cut)).toThrow(/text that is not valid UTF-8/);
+    const fine = batchBytes([utf8('a'), e, utf8('€')]);
+    expect((decodeServerMessages(fine) as RoomMessage[]).map((message) => message.text)).toEqual([
+      'a',
+      'é',
+      '€',
+    ]);
+  });
+
+  it('is read by decodeServerMessages only, and refused from a client', () => {
+    expect(() => decodeServerMessage(batchExampleBytes)).toThrow(/decodeServerMessages/);
+    expect(() => decodeServerMessage(batchExampleBytes)).toThrow(MalformedSessionMessageError);
+    expect(decodeServerMessages(exampleBytes)).toEqual([example]);
+    expect(() => decodeClientMessage(batchExampleBytes)).toThrow(/unknown kind 3/);
   });
 });

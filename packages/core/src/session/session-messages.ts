@@ -14,9 +14,25 @@ import {
   optional,
   required,
 } from './message-schema.js';
-import { ROOM_MESSAGE_KIND, decodeRoomMessage, encodeRoomMessage } from './room-message.js';
+import { MalformedSessionMessageError } from '../errors/session-errors.js';
+import {
+  ROOM_BATCH_KIND,
+  ROOM_MESSAGE_KIND,
+  decodeRoomBatch,
+  decodeRoomMessage,
+  encodeRoomMessage,
+} from './room-message.js';
 
-export { ROOM_MESSAGE_HEADER_LENGTH, ROOM_MESSAGE_KIND } from './room-message.js';
+export {
+  MAX_ROOM_BATCH_COUNT,
+  ROOM_BATCH_ENTRY_LENGTH,
+  ROOM_BATCH_HEADER_LENGTH,
+  ROOM_BATCH_KIND,
+  type RoomBatchEntry,
+  ROOM_MESSAGE_HEADER_LENGTH,
+  ROOM_MESSAGE_KIND,
+  encodeRoomBatch,
+} from './room-message.js';
 
 export { CONTROL_MESSAGE_KIND } from './message-schema.js';
 
@@ -643,5 +659,22 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
  */
 export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
   if (bytes[0] === ROOM_MESSAGE_KIND) return decodeRoomMessage(bytes, 'message');
+  if (bytes[0] === ROOM_BATCH_KIND) {
+    throw new MalformedSessionMessageError(
+      'the server sent a room batch, which holds several messages: read it with decodeServerMessages()',
+    );
+  }
   return decodeMessage(COMPILED_SERVER_SCHEMAS, bytes, 'server') as unknown as ServerMessage;
+}
+
+/**
+ * Decodes and checks a session message from a server into the messages it holds: a room batch
+ * (kind `0x03`, sent only to a client that announced `room-batch`) holds one or more `message`s,
+ * in order; any other session message holds one message.
+ *
+ * @throws {@link MalformedSessionMessageError} when the bytes are not a valid server message.
+ */
+export function decodeServerMessages(bytes: Uint8Array): ServerMessage[] {
+  if (bytes[0] === ROOM_BATCH_KIND) return decodeRoomBatch(bytes, 'message');
+  return [decodeServerMessage(bytes)];
 }

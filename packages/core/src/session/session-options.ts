@@ -10,6 +10,20 @@ export const CHAT_CAPABILITY = 'chat';
 /** The capability a server announces when it requires login with a username and password. */
 export const LOGIN_REQUIRED_CAPABILITY = 'login-required';
 
+/**
+ * The capability a client announces when it reads room batches (session kind `0x03`): several
+ * messages of one room from one sender in one session message. A server sends batches to such a
+ * client only, and single room messages to the others.
+ */
+export const ROOM_BATCH_CAPABILITY = 'room-batch';
+
+/**
+ * Most bytes of text a server gathers into one room batch (about; the UTF-16 length of each text
+ * is counted): 16 KiB. A batch then fits one transport message even when every character takes 3
+ * bytes.
+ */
+export const ROOM_BATCH_TEXT_BUDGET = 16_384;
+
 /** Default interval of client keepalive pings when nothing else is sent or received, in ms: 30 s. */
 export const DEFAULT_KEEPALIVE_INTERVAL = 30_000;
 

@@ -14,10 +14,12 @@ import { ChatServer } from './chat-server.js';
 import {
   CONTROL_MESSAGE_KIND,
   type ClientMessage,
+  ROOM_BATCH_KIND,
   ROOM_MESSAGE_KIND,
   type ServerMessage,
   decodeClientMessage,
   decodeServerMessage,
+  decodeServerMessages,
   encodeSessionMessage,
 } from './session-messages.js';
 
@@ -341,8 +343,8 @@ describe('session messages', () => {
   it('any bytes decode to a message or a MalformedSessionMessageError, never anything else', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
-        for (const decode of [decodeClientMessage, decodeServerMessage]) {
-          for (const kind of [CONTROL_MESSAGE_KIND, ROOM_MESSAGE_KIND]) {
+        for (const decode of [decodeClientMessage, decodeServerMessage, decodeServerMessages]) {
+          for (const kind of [CONTROL_MESSAGE_KIND, ROOM_MESSAGE_KIND, ROOM_BATCH_KIND]) {
             try {
               decode(Uint8Array.of(kind, ...bytes));
             } catch (error) {
