@@ -258,22 +258,33 @@ async function blastInterleaved(sides, rounds) {
 }
 
 /**
+ * The median, or NaN for no values (a phase not run).
+ *
+ * @param {readonly number[]} values
+ */
+function medianOrNaN(values) {
+  return values.length === 0 ? NaN : median(values);
+}
+
+/**
  * @param {readonly BlastRound[]} rounds
  */
 function summarizeBlast(rounds) {
-  const milliseconds = median(rounds.map((round) => round.milliseconds));
+  const milliseconds = medianOrNaN(rounds.map((round) => round.milliseconds));
   return {
     deliveriesPerSecond: roundSignificant((DELIVERIES * 1000) / milliseconds, 3),
     medianMilliseconds: roundTo(milliseconds, 1),
     roundMilliseconds: rounds.map((round) => roundTo(round.milliseconds, 1)),
-    serverCpuMilliseconds: Math.round(median(rounds.map((round) => round.serverCpuMilliseconds))),
-    loadCpuMilliseconds: Math.round(median(rounds.map((round) => round.loadCpuMilliseconds))),
+    serverCpuMilliseconds: Math.round(
+      medianOrNaN(rounds.map((round) => round.serverCpuMilliseconds)),
+    ),
+    loadCpuMilliseconds: Math.round(medianOrNaN(rounds.map((round) => round.loadCpuMilliseconds))),
     serverCpuMicrosecondsPerDelivery: roundSignificant(
-      (median(rounds.map((round) => round.serverCpuMilliseconds)) * 1000) / DELIVERIES,
+      (medianOrNaN(rounds.map((round) => round.serverCpuMilliseconds)) * 1000) / DELIVERIES,
       3,
     ),
     loadCpuMicrosecondsPerDelivery: roundSignificant(
-      (median(rounds.map((round) => round.loadCpuMilliseconds)) * 1000) / DELIVERIES,
+      (medianOrNaN(rounds.map((round) => round.loadCpuMilliseconds)) * 1000) / DELIVERIES,
       3,
     ),
   };
