@@ -1,15 +1,19 @@
 // @ts-check
 /**
- * The sealed line protocol of the fan-out benchmark's ceiling contender: the bare relay's
- * newline-delimited text, but every write is one frame (a 4-byte big-endian length, then the
- * text's ChaCha20-Poly1305 ciphertext and tag under a counter nonce), sealed and opened with
- * node:crypto. Each connection has its own pair of cipher states, so the relay opens once per
- * read and seals once per recipient per read, as any relay with per-connection encryption must.
+ * The sealed contenders: ceilings of what node:crypto allows the benchmarks' relays.
  *
- * It is no protocol: no handshake (fixed keys, the same on every connection, which costs the
- * same as keys of their own), no session layer, no acknowledgements, no records. It is what
- * node:crypto costs a relay that encrypts each connection, and nothing else: the most any
- * lanchat server could get from node:crypto on this machine.
+ * - Stream (fan-out benchmark): the bare relay's newline-delimited text, but every write is one
+ *   frame (a 4-byte big-endian length, then the text's ChaCha20-Poly1305 ciphertext and tag under
+ *   a counter nonce), sealed and opened with node:crypto. Each connection has its own pair of
+ *   cipher states, so a relay opens once per read and seals once per recipient per write, as any
+ *   relay with per-connection encryption must.
+ * - Datagram (UDP benchmark): each datagram sealed on its own under an explicit counter nonce;
+ *   a relay opens each and seals it again for the next hop.
+ *
+ * Neither is a protocol: no handshake (fixed keys, which cost the same as keys of their own), no
+ * session layer, acknowledgements, resends or records. They are what node:crypto costs a relay
+ * that encrypts each hop, and nothing else: the most any lanchat server could get from node:crypto
+ * on this machine.
  *
  * @module
  */
@@ -118,4 +122,62 @@ export class SealedEnd {
     if (plaintexts.length === 0) return undefined;
     return plaintexts.length === 1 ? plaintexts[0] : Buffer.concat(plaintexts);
   }
+}
+
+/**
+ * The datagram form, for the UDP benchmark's ceiling (udp-raw.mjs): each datagram is an 8-byte
+ * big-endian counter (the nonce, explicit, as datagrams may be lost or reordered), then the
+ * ChaCha20-Poly1305 ciphertext of the payload and its tag. No replay window: a ceiling, not a
+ * protocol.
+ */
+export const DATAGRAM_OVERHEAD = 8 + TAG;
+
+/** Fixed keys of the two hops (sender to relay, relay to receiver): not secret. */
+export const DATAGRAM_KEYS = Object.freeze({
+  toRelay: Buffer.alloc(32, 0x3c),
+  toReceiver: Buffer.alloc(32, 0xc3),
+});
+
+/**
+ * Seals `payload` into one datagram under `key` and the counter `counter`.
+ *
+ * @param {Buffer} key
+ * @param {number} counter
+ * @param {Uint8Array} payload
+ * @returns {Buffer}
+ */
+export function sealDatagram(key, counter, payload) {
+  const datagram = Buffer.allocUnsafe(DATAGRAM_OVERHEAD + payload.length);
+  datagram.writeUInt32BE(0, 0);
+  datagram.writeUInt32BE(counter >>> 0, 4);
+  const nonce = Buffer.alloc(12);
+  datagram.copy(nonce, 4, 0, 8);
+  const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG });
+  cipher.update(payload).copy(datagram, 8);
+  cipher.final();
+  cipher.getAuthTag().copy(datagram, 8 + payload.length);
+  return datagram;
+}
+
+/**
+ * Opens a datagram of {@link sealDatagram}: its payload, or `undefined` if it fails
+ * authentication (or is too short).
+ *
+ * @param {Buffer} key
+ * @param {Buffer} datagram
+ * @returns {Buffer | undefined}
+ */
+export function openDatagram(key, datagram) {
+  if (datagram.length < DATAGRAM_OVERHEAD) return undefined;
+  const nonce = Buffer.alloc(12);
+  datagram.copy(nonce, 4, 0, 8);
+  const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG });
+  decipher.setAuthTag(datagram.subarray(datagram.length - TAG));
+  const payload = decipher.update(datagram.subarray(8, datagram.length - TAG));
+  try {
+    decipher.final();
+  } catch {
+    return undefined;
+  }
+  return payload;
 }

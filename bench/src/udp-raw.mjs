@@ -21,6 +21,11 @@
  *   order of the datagrams of one socket pair on loopback, so the first mark that arrives comes
  *   after every data datagram that was not dropped.
  *
+ * With `sealed` (before LIFETIME) both ends seal and open each datagram (sealed-lines.mjs), the
+ * sender putting 1,176 file bytes in each, and `node udp-raw.mjs relay PORT LIFETIME` sits between
+ * them: it opens each datagram and seals it again for the receiver at PORT (the benchmark's
+ * ceiling).
+ *
  * On loopback a datagram the receiver has no room for is dropped by the kernel at once (counted
  * in `netstat -su` as a receive buffer error): the sender is never slowed down by the receiver, so
  * the figure is what one node process can read, and the datagrams it could not are the loss share.
@@ -34,6 +39,7 @@ import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { guardChild, isMainModule, tellParent } from './children.mjs';
+import { DATAGRAM_KEYS, DATAGRAM_OVERHEAD, openDatagram, sealDatagram } from './sealed-lines.mjs';
 import { cpuMilliseconds, systemCpuMilliseconds } from './transfer-raw.mjs';
 
 /** Bytes of every datagram but the last: the largest datagram of a lanchat UDP session. */
@@ -54,7 +60,10 @@ const socketOptions = /** @type {const} */ ({
   sendBufferSize: SOCKET_BUFFER_BYTES,
 });
 
-async function receive() {
+/**
+ * @param {boolean} sealed each datagram is sealed (sealed-lines.mjs): open it, count its payload
+ */
+async function receive(sealed) {
   const socket = createSocket(socketOptions);
   await new Promise((resolve, reject) => {
     socket.once('error', reject);
@@ -68,6 +77,7 @@ async function receive() {
   });
   let datagrams = 0;
   let bytes = 0;
+  let rejected = 0;
   let firstAt = NaN;
   let lastAt = NaN;
   let cpuAtFirst = NaN;
@@ -81,6 +91,7 @@ async function receive() {
         type: 'received',
         datagrams,
         bytes,
+        rejected,
         milliseconds: lastAt - firstAt,
         // Up to the mark: the receiver is idle between the last datagram and the mark.
         cpuMilliseconds: cpuMilliseconds() - cpuAtFirst,
@@ -97,7 +108,13 @@ async function receive() {
     }
     lastAt = now;
     datagrams++;
-    bytes += datagram.length;
+    if (sealed) {
+      const payload = openDatagram(DATAGRAM_KEYS.toReceiver, datagram);
+      if (payload === undefined) rejected++;
+      else bytes += payload.length;
+    } else {
+      bytes += datagram.length;
+    }
   });
   tellParent({
     type: 'listening',
@@ -110,8 +127,10 @@ async function receive() {
  * @param {string} source
  * @param {number} port
  * @param {number} deadlineMs
+ * @param {boolean} sealed seal each datagram (sealed-lines.mjs): as many file bytes as leave a
+ *   sealed datagram at {@link DATAGRAM_BYTES}
  */
-async function send(source, port, deadlineMs) {
+async function send(source, port, deadlineMs, sealed) {
   const file = await readFile(source);
   const socket = createSocket(socketOptions);
   await new Promise((resolve, reject) => {
@@ -121,7 +140,8 @@ async function send(source, port, deadlineMs) {
       resolve(undefined);
     });
   });
-  const total = Math.ceil(file.length / DATAGRAM_BYTES);
+  const payloadBytes = sealed ? DATAGRAM_BYTES - DATAGRAM_OVERHEAD : DATAGRAM_BYTES;
+  const total = Math.ceil(file.length / payloadBytes);
   const startedAt = performance.now();
   const deadline = startedAt + deadlineMs;
   const cpuBefore = cpuMilliseconds();
@@ -144,8 +164,11 @@ async function send(source, port, deadlineMs) {
   /** @param {number} index */
   const sendOne = (index) => {
     outstanding++;
-    const start = index * DATAGRAM_BYTES;
-    socket.send(file.subarray(start, Math.min(file.length, start + DATAGRAM_BYTES)), (error) => {
+    const start = index * payloadBytes;
+    const payload = file.subarray(start, Math.min(file.length, start + payloadBytes));
+    // The counter is the datagram's index: a resent datagram has the same nonce and contents.
+    const datagram = sealed ? sealDatagram(DATAGRAM_KEYS.toRelay, index, payload) : payload;
+    socket.send(datagram, (error) => {
       outstanding--;
       if (error) {
         errors++;
@@ -181,7 +204,7 @@ async function send(source, port, deadlineMs) {
     type: 'sent',
     complete,
     datagrams: confirmed,
-    bytes: Math.min(file.length, confirmed * DATAGRAM_BYTES),
+    bytes: Math.min(file.length, confirmed * payloadBytes),
     sendErrors: errors,
     milliseconds,
     cpuMilliseconds: cpuMilliseconds() - cpuBefore,
@@ -200,14 +223,81 @@ async function send(source, port, deadlineMs) {
   mark();
 }
 
+/**
+ * The sealed relay between a sealed sender and a sealed receiver: opens each datagram and seals it
+ * again for the receiver at `port`, as a server relaying between two encrypted sessions must. An
+ * empty datagram (the sender's end mark) passes as it is. Past {@link SENDS_OUTSTANDING} sends
+ * whose callback has not come, a datagram is dropped (a router's full queue) and counted.
+ *
+ * @param {number} port
+ */
+async function relay(port) {
+  const socket = createSocket(socketOptions);
+  await new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, HOST, () => {
+      socket.off('error', reject);
+      resolve(undefined);
+    });
+  });
+  socket.on('error', (error) => {
+    throw error;
+  });
+  let counter = 0;
+  let outstanding = 0;
+  let forwarded = 0;
+  let rejected = 0;
+  let dropped = 0;
+  let sendErrors = 0;
+  const done = () => {
+    outstanding--;
+  };
+  socket.on('message', (datagram) => {
+    if (datagram.length === 0) {
+      socket.send(datagram, port, HOST, () => undefined);
+      return;
+    }
+    const payload = openDatagram(DATAGRAM_KEYS.toRelay, datagram);
+    if (payload === undefined) {
+      rejected++;
+      return;
+    }
+    if (outstanding >= SENDS_OUTSTANDING) {
+      dropped++;
+      return;
+    }
+    outstanding++;
+    forwarded++;
+    socket.send(sealDatagram(DATAGRAM_KEYS.toReceiver, counter++, payload), port, HOST, (error) => {
+      if (error) sendErrors++;
+      done();
+    });
+  });
+  process.on('message', (message) => {
+    if (/** @type {{ type: string }} */ (message).type === 'counts') {
+      tellParent({
+        type: 'counts',
+        forwarded,
+        rejected,
+        dropped,
+        sendErrors,
+        cpuMilliseconds: cpuMilliseconds(),
+      });
+    }
+  });
+  tellParent({ type: 'listening', port: socket.address().port });
+}
+
 if (isMainModule(import.meta.url)) {
   const [role = '', ...rest] = process.argv.slice(2);
   guardChild(Number(rest.at(-1)));
   process.on('message', (message) => {
     if (/** @type {{ type: string }} */ (message).type === 'stop') process.exit(0);
   });
-  if (role === 'receive') await receive();
-  else if (role === 'send') await send(rest[0] ?? '', Number(rest[1]), Number(rest[2]));
+  const sealed = rest.includes('sealed');
+  if (role === 'receive') await receive(sealed);
+  else if (role === 'send') await send(rest[0] ?? '', Number(rest[1]), Number(rest[2]), sealed);
+  else if (role === 'relay') await relay(Number(rest[0]));
   else throw new Error(`udp-raw: unknown role ${role}`);
   // The IPC channel keeps the process up until the parent says `stop` (or goes away).
 }

@@ -13,6 +13,13 @@
  * receiver has no room for, and the sender never waits for the receiver. The datagrams it did not
  * get are the kernel's loss share, reported beside.
  *
+ * The ceiling (`sealed`, udp-raw.mjs with sealed-lines.mjs): the same sender, but each datagram
+ * carries 1,176 file bytes sealed with ChaCha20-Poly1305 (node:crypto, explicit counter nonce) and
+ * goes to a relay process, which opens it and seals it again for the receiver, which opens it:
+ * the encryption any relay of encrypted datagrams pays, and nothing else (no acknowledgements,
+ * resends, window, file or hash). Its figure is file bytes received over the receiver's first to
+ * last datagram, as the limit's.
+ *
  * lanchat, three contenders, each round with a fresh set of processes (server, sender,
  * receiver, the two chat clients, and the relay if any, each in a process of its own, as on a
  * network; every client a `connectChatUdp` client, a fresh session each round, so every
@@ -166,36 +173,49 @@ function counterDelta(before, after) {
  * @property {number} sendBytesPerSecond the sender's rate, over its own span (information)
  * @property {number} senderCpuMilliseconds
  * @property {number} receiverCpuMilliseconds
+ * @property {number | undefined} relayCpuMilliseconds the sealed relay's, over the whole round
+ * @property {{ forwarded: number, rejected: number, dropped: number } | undefined} relay the
+ *   sealed relay's counts
  * @property {ReturnType<typeof counterDelta>} kernel
  */
 
 /**
  * One raw round: a receiver process, then a sender process, each started for this round only.
+ * `sealed`: the ceiling instead, a sealed receiver, then the sealed relay, then a sealed sender
+ * sending to the relay (udp-raw.mjs, sealed-lines.mjs).
  *
  * @param {Source} source
+ * @param {boolean} sealed
  * @returns {Promise<RawRound>}
  */
-async function rawRound(source) {
+async function rawRound(source, sealed) {
   const timeout = transferTimeout(source.size);
+  const name = sealed ? 'sealed dgram' : 'raw dgram';
+  const flag = sealed ? ['sealed'] : [];
   const receiver = startChild('./udp-raw.mjs', {
-    label: 'raw dgram receiver',
-    args: ['receive', String(CHILD_LIFETIME)],
+    label: `${name} receiver`,
+    args: ['receive', ...flag, String(CHILD_LIFETIME)],
     lifetimeMs: CHILD_LIFETIME,
   });
   /** @type {import('./children.mjs').Child | undefined} */
   let sender;
+  /** @type {import('./children.mjs').Child | undefined} */
+  let relay;
   try {
     const listening = await receiver.next('listening', READY_TIMEOUT);
+    let port = Number(listening['port']);
+    if (sealed) {
+      relay = startChild('./udp-raw.mjs', {
+        label: `${name} relay`,
+        args: ['relay', String(port), String(CHILD_LIFETIME)],
+        lifetimeMs: CHILD_LIFETIME,
+      });
+      port = Number((await relay.next('listening', READY_TIMEOUT))['port']);
+    }
     const before = udpKernelCounters();
     sender = startChild('./udp-raw.mjs', {
-      label: 'raw dgram sender',
-      args: [
-        'send',
-        source.path,
-        String(listening['port']),
-        String(timeout),
-        String(CHILD_LIFETIME),
-      ],
+      label: `${name} sender`,
+      args: ['send', source.path, String(port), String(timeout), ...flag, String(CHILD_LIFETIME)],
       lifetimeMs: CHILD_LIFETIME,
     });
     const [sent, received] = await Promise.all([
@@ -203,11 +223,16 @@ async function rawRound(source) {
       receiver.next('received', timeout + READY_TIMEOUT),
     ]);
     const kernel = counterDelta(before, udpKernelCounters());
+    const counts =
+      relay === undefined ? undefined : await relay.ask({ type: 'counts' }, 'counts', 10_000);
     if (sent['complete'] !== true || Number(sent['bytes']) !== source.size) {
       throw new Error(
-        `raw dgram: the sender handed ${String(sent['bytes'])} of ${source.size} bytes to the ` +
+        `${name}: the sender handed ${String(sent['bytes'])} of ${source.size} bytes to the ` +
           `kernel in time (${String(sent['sendErrors'])} failed sends)`,
       );
+    }
+    if (Number(received['rejected'] ?? 0) > 0 || Number(counts?.['rejected'] ?? 0) > 0) {
+      throw new Error(`${name}: datagrams failed authentication`);
     }
     const milliseconds = Number(received['milliseconds']);
     return {
@@ -219,14 +244,25 @@ async function rawRound(source) {
       sendBytesPerSecond: (source.size * 1000) / Number(sent['milliseconds']),
       senderCpuMilliseconds: Number(sent['cpuMilliseconds']),
       receiverCpuMilliseconds: Number(received['cpuMilliseconds']),
+      relayCpuMilliseconds: counts === undefined ? undefined : Number(counts['cpuMilliseconds']),
+      relay:
+        counts === undefined
+          ? undefined
+          : {
+              forwarded: Number(counts['forwarded']),
+              rejected: Number(counts['rejected']),
+              dropped: Number(counts['dropped']),
+            },
       kernel,
     };
   } catch (error) {
     sender?.kill();
+    relay?.kill();
     receiver.kill();
     throw error;
   } finally {
     await sender?.stop();
+    await relay?.stop();
     await receiver.stop();
   }
 }
@@ -417,10 +453,13 @@ export async function runUdp(print = printToStdout) {
   print(
     `udp: one file of ${sizeMib} MiB of random bytes (made once, synced, then read from the page ` +
       `cache) from one process to another on loopback, ${rounds} round(s) of each contender, ` +
-      'interleaved (even rounds raw, direct, relay 0%, relay 5%; odd rounds the reverse), median. ' +
+      'interleaved (even rounds raw, sealed, direct, relay 0%, relay 5%; odd rounds the reverse), ' +
+      'median. ' +
       `The limit (raw): node:dgram, ${DATAGRAM_BYTES}-byte datagrams sent as fast as the kernel ` +
       `takes them, ${SOCKET_BUFFER_BYTES / MIB} MiB socket buffers, bytes received over the ` +
       "receiver's first to last datagram (datagrams the kernel dropped are the loss share). " +
+      'The ceiling (sealed): the same, each datagram sealed by the sender, opened and sealed again ' +
+      'by a relay process, opened by the receiver (node:crypto ChaCha20-Poly1305). ' +
       'lanchat: listenChatUdp server, sender and receiver connectChatUdp clients, each in its own ' +
       'process, and the chat-only pinger and ponger (connectChatUdp too) in one more, fresh each ' +
       'round; relay: startLossyRelay in a process of its own between the clients and the ' +
@@ -439,6 +478,8 @@ export async function runUdp(print = printToStdout) {
   const run = await roundsOnSource('lanchat-bench-udp-', size, async (source) => {
     /** @type {RawRound[]} */
     const raw = [];
+    /** @type {RawRound[]} */
+    const sealed = [];
     /** @type {LanchatRound[]} */
     const direct = [];
     /** @type {LanchatRound[]} */
@@ -451,7 +492,10 @@ export async function runUdp(print = printToStdout) {
       /** @type {(() => Promise<void>)[]} */
       const turn = [
         async () => {
-          raw.push(await rawRound(source));
+          raw.push(await rawRound(source, false));
+        },
+        async () => {
+          sealed.push(await rawRound(source, true));
         },
         async () => {
           direct.push(await lanchatRound(source, undefined, round));
@@ -466,7 +510,7 @@ export async function runUdp(print = printToStdout) {
       steps.push(...(round % 2 === 0 ? turn : turn.reverse()));
     }
     for (const step of steps) await step();
-    return { raw, direct, clean, lossy };
+    return { raw, sealed, direct, clean, lossy };
   });
   return report(print, { size, rounds, ...run });
 }
@@ -529,29 +573,36 @@ function cpuCell(cpu) {
  *
  * @param {(line: string) => void} print
  * @param {{ size: number, rounds: number, generateSeconds: number, raw: RawRound[],
- *   direct: LanchatRound[], clean: LanchatRound[], lossy: LanchatRound[], loadBefore: number,
+ *   sealed: RawRound[], direct: LanchatRound[], clean: LanchatRound[], lossy: LanchatRound[], loadBefore: number,
  *   loadAfter: number }} run
  */
 function report(print, run) {
-  const rawRate = summarize(run.raw, (round) => round.bytesPerSecond);
-  const rawTime = median(run.raw.map((round) => round.milliseconds));
-  const rawLoss = summarize(run.raw, (round) => 1 - round.received / round.sent);
-  const raw = {
-    bytesPerSecond: roundSignificant(rawRate.median, 3),
-    roundBytesPerSecond: rawRate.rounds.map((value) => roundSignificant(value, 3)),
-    lossShare: roundTo(rawLoss.median, 4),
-    roundLossShares: rawLoss.rounds.map((value) => roundTo(value, 4)),
-    sendErrors: run.raw.map((round) => round.sendErrors),
-    senderBytesPerSecond: roundSignificant(
-      median(run.raw.map((round) => round.sendBytesPerSecond)),
-      3,
-    ),
-    cpuSeconds: {
-      sender: cpuSummary(run.raw, (round) => round.senderCpuMilliseconds, rawTime),
-      receiver: cpuSummary(run.raw, (round) => round.receiverCpuMilliseconds, rawTime),
-    },
-    kernelReceiveBufferErrors: run.raw.map((round) => round.kernel.receiveBufferErrors),
+  /** @param {readonly RawRound[]} rounds */
+  const rawSummary = (rounds) => {
+    const rate = summarize(rounds, (round) => round.bytesPerSecond);
+    const time = median(rounds.map((round) => round.milliseconds));
+    const loss = summarize(rounds, (round) => 1 - round.received / round.sent);
+    return {
+      bytesPerSecond: roundSignificant(rate.median, 3),
+      roundBytesPerSecond: rate.rounds.map((value) => roundSignificant(value, 3)),
+      lossShare: roundTo(loss.median, 4),
+      roundLossShares: loss.rounds.map((value) => roundTo(value, 4)),
+      sendErrors: rounds.map((round) => round.sendErrors),
+      senderBytesPerSecond: roundSignificant(
+        median(rounds.map((round) => round.sendBytesPerSecond)),
+        3,
+      ),
+      cpuSeconds: {
+        sender: cpuSummary(rounds, (round) => round.senderCpuMilliseconds, time),
+        relay: cpuSummary(rounds, (round) => round.relayCpuMilliseconds, time),
+        receiver: cpuSummary(rounds, (round) => round.receiverCpuMilliseconds, time),
+      },
+      relay: rounds.map((round) => round.relay),
+      kernelReceiveBufferErrors: rounds.map((round) => round.kernel.receiveBufferErrors),
+    };
   };
+  const raw = rawSummary(run.raw);
+  const sealed = rawSummary(run.sealed);
 
   /** @param {readonly LanchatRound[]} rounds */
   const lanchatSummary = (rounds) => {
@@ -612,6 +663,16 @@ function report(print, run) {
       cpuCell(raw.cpuSeconds.receiver),
       dropsCell(raw.kernelReceiveBufferErrors),
     ],
+    [
+      'sealed node:dgram via a relay (ceiling)',
+      formatMegabytes(sealed.bytesPerSecond),
+      roundsCell(sealed.roundBytesPerSecond),
+      cpuCell(sealed.cpuSeconds.sender),
+      '-',
+      cpuCell(sealed.cpuSeconds.relay),
+      cpuCell(sealed.cpuSeconds.receiver),
+      dropsCell(sealed.kernelReceiveBufferErrors),
+    ],
     ...[
       /** @type {const} */ (['lanchat udp, direct', direct]),
       /** @type {const} */ (['lanchat udp, relay 0% loss', clean]),
@@ -635,6 +696,12 @@ function report(print, run) {
       `${raw.roundLossShares.map((share) => `${(share * 100).toFixed(1)}%`).join(' ')}); sender ` +
       `${formatMegabytes(raw.senderBytesPerSecond)} MB/s handed to the kernel, failed sends ` +
       `${raw.sendErrors.join(' ')}`,
+  );
+  print(
+    `  sealed (the ceiling): ${run.sealed.map((round) => `${round.received}/${round.sent}`).join(', ')} ` +
+      `datagrams received, loss share ${(sealed.lossShare * 100).toFixed(1)}%; its relay forwarded ` +
+      `${sealed.relay.map((counts) => `${counts?.forwarded ?? 0} (${counts?.dropped ?? 0} dropped, queue full)`).join(', ')}; ` +
+      'MB/s of file bytes (1,176 a datagram) received, over the first to the last datagram',
   );
   /** @param {RelayCounts} counts */
   const countsText = (counts) =>
@@ -709,6 +776,8 @@ function report(print, run) {
   );
 
   const rawRatio = direct.bytesPerSecond / raw.bytesPerSecond;
+  const ceilingRatio = sealed.bytesPerSecond / raw.bytesPerSecond;
+  const directVsCeiling = direct.bytesPerSecond / sealed.bytesPerSecond;
   const lossRatio = lossy.bytesPerSecond / clean.bytesPerSecond;
   const relayRatio = clean.bytesPerSecond / direct.bytesPerSecond;
   const rawMet = rawRatio >= RAW_RATIO_TARGET;
@@ -716,6 +785,10 @@ function report(print, run) {
   print(
     `  target: lanchat udp direct >= ${RAW_RATIO_TARGET}x the raw dgram throughput: ` +
       `${rawRatio.toFixed(2)}x, ${rawMet ? 'met' : 'NOT MET'}`,
+  );
+  print(
+    `  ceiling: the sealed relay reaches ${ceilingRatio.toFixed(2)}x the raw dgram throughput; ` +
+      `lanchat udp direct ${directVsCeiling.toFixed(2)}x the sealed relay`,
   );
   print(
     `  target: goodput at ${LOSSY.loss * 100}% loss >= ${LOSS_RATIO_TARGET}x the goodput at 0% ` +
@@ -730,6 +803,7 @@ function report(print, run) {
     datagramBytes: DATAGRAM_BYTES,
     loadAverage: { before: run.loadBefore, after: run.loadAfter },
     raw,
+    sealed,
     lanchat: { direct, relayClean: clean, relayLossy: lossy },
     relayRates: { clean: CLEAN, lossy: LOSSY, holdMilliseconds: HOLD_MS },
     // The figures themselves are in each contender's `chat` (lanchat above).
@@ -745,6 +819,8 @@ function report(print, run) {
     },
     ratios: {
       directVsRaw: roundTo(rawRatio, 2),
+      sealedVsRaw: roundTo(ceilingRatio, 2),
+      directVsSealed: roundTo(directVsCeiling, 2),
       lossyVsClean: roundTo(lossRatio, 2),
       relayCleanVsDirect: roundTo(relayRatio, 2),
     },
