@@ -17,6 +17,10 @@
  * A third row, for information, sends the same bytes over the same kind of socket and drops them
  * on arrival: the socket alone, to tell the cost of writing the file from that of the socket.
  *
+ * A fourth, the ceiling (transfer-sealed.mjs): the plain copy through a relay process, each hop
+ * encrypted with node:crypto and nothing else; what a relay of encrypted connections can reach
+ * on this machine, for lanchat to be set against.
+ *
  * While each lanchat transfer runs, two chat-only clients in a fourth process (`pinger`,
  * `ponger`) time private-message round trips through the same server, one every 20 ms.
  *
@@ -248,6 +252,69 @@ async function rawRound(source, discard, round) {
     await sender?.stop();
     await receiver.stop();
     if (!discard) await rm(target, { force: true });
+  }
+}
+
+/**
+ * One round of the ceiling (transfer-sealed.mjs): a receiver, a relay and a sender process, each
+ * started for this round only; the relay's CPU is over the whole round (its start included).
+ *
+ * @param {Source} source
+ * @param {number} round
+ * @returns {Promise<RawRound & { relayCpuMilliseconds: number }>}
+ */
+async function sealedRound(source, round) {
+  const target = join(source.directory, 'sealed-copy.bin');
+  const name = `transfer-sealed-${round}`;
+  const timeout = transferTimeout(source.size);
+  /** @type {import('./children.mjs').Child[]} */
+  const children = [];
+  /**
+   * @param {string} role
+   * @param {string[]} args
+   */
+  const start = (role, args) => {
+    const child = startChild('./transfer-sealed.mjs', {
+      label: `sealed ${role}`,
+      args: [role, ...args, String(CHILD_LIFETIME)],
+      execArgv: profileFlags(`${name}-${role}`),
+      lifetimeMs: CHILD_LIFETIME,
+    });
+    children.push(child);
+    return child;
+  };
+  try {
+    const receiver = start('receive', [target]);
+    const receiverPort = Number((await receiver.next('listening', READY_TIMEOUT))['port']);
+    const relay = start('relay', [String(receiverPort)]);
+    const relayPort = Number((await relay.next('listening', READY_TIMEOUT))['port']);
+    const sender = start('send', [source.path, String(relayPort)]);
+    const [sent, received] = await Promise.all([
+      sender.next('sent', timeout),
+      receiver.next('received', 2 * timeout),
+    ]);
+    const relayCpu = Number((await relay.ask({ type: 'cpu' }, 'cpu', 10_000))['milliseconds']);
+    if (Number(sent['bytes']) !== source.size || Number(received['bytes']) !== source.size) {
+      throw new Error(
+        `sealed copy: ${String(sent['bytes'])} bytes sent, ${String(received['bytes'])} ` +
+          `received, not ${source.size}`,
+      );
+    }
+    if (received['sha256'] !== source.sha256) {
+      throw new Error('sealed copy: the copy differs from the source (SHA-256)');
+    }
+    return {
+      milliseconds: Number(received['closedAt']) - Number(sent['startedAt']),
+      senderCpuMilliseconds: Number(sent['cpuMilliseconds']),
+      receiverCpuMilliseconds: Number(received['cpuMilliseconds']),
+      senderSystemCpuMilliseconds: Number(sent['systemCpuMilliseconds']),
+      receiverSystemCpuMilliseconds: Number(received['systemCpuMilliseconds']),
+      fsyncMilliseconds: NaN,
+      relayCpuMilliseconds: relayCpu,
+    };
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    await rm(target, { force: true });
   }
 }
 
@@ -585,7 +652,7 @@ export async function runTransfer(print = printToStdout) {
   const rounds = positiveIntegerFromEnv('BENCH_TRANSFER_ROUNDS', 2);
   const size = sizeMib * MIB;
   const order = Array.from({ length: rounds }, (_, round) =>
-    round % 2 === 0 ? 'raw, socket only, lanchat' : 'lanchat, socket only, raw',
+    round % 2 === 0 ? 'raw, socket only, sealed, lanchat' : 'lanchat, sealed, socket only, raw',
   ).join(', ');
   print(
     `transfer: one file of ${sizeMib} MiB of random bytes (made once, synced, then read from the ` +
@@ -594,7 +661,9 @@ export async function runTransfer(print = printToStdout) {
       'node:net copy between two node processes, read stream (1 MiB reads) piped into the ' +
       'socket, socket piped into a write stream (1 MiB buffer), first byte sent to the ' +
       "receiver's file closed; socket only: the same with the bytes dropped on arrival " +
-      '(information). lanchat: listenChat server, sender and receiver connectChat clients, each ' +
+      '(information); sealed (the ceiling): the same copy through a relay process, each hop ' +
+      'encrypted with node:crypto (ChaCha20-Poly1305 frames of 64,000 file bytes) and nothing ' +
+      'else. lanchat: listenChat server, sender and receiver connectChat clients, each ' +
       'in its own process, Noise-encrypted, relayed by the server',
   );
   print(
@@ -616,18 +685,22 @@ export async function runTransfer(print = printToStdout) {
       const socketOnly = [];
       /** @type {LanchatRound[]} */
       const lanchat = [];
+      /** @type {(RawRound & { relayCpuMilliseconds: number })[]} */
+      const sealed = [];
       for (let round = 0; round < rounds; round++) {
         if (round % 2 === 0) {
           raw.push(await rawRound(source, false, round));
           socketOnly.push(await rawRound(source, true, round));
+          sealed.push(await sealedRound(source, round));
           lanchat.push(await lanchatRound(side, source, round));
         } else {
           lanchat.push(await lanchatRound(side, source, round));
+          sealed.push(await sealedRound(source, round));
           socketOnly.push(await rawRound(source, true, round));
           raw.push(await rawRound(source, false, round));
         }
       }
-      return { raw, socketOnly, lanchat, idle };
+      return { raw, socketOnly, sealed, lanchat, idle };
     } finally {
       await side.stop();
     }
@@ -649,8 +722,8 @@ export async function runTransfer(print = printToStdout) {
  *
  * @param {(line: string) => void} print
  * @param {{ size: number, rounds: number, generateSeconds: number, raw: RawRound[],
- *   socketOnly: RawRound[], lanchat: LanchatRound[], idle: Pings, loadBefore: number,
- *   loadAfter: number }} run
+ *   socketOnly: RawRound[], sealed: (RawRound & { relayCpuMilliseconds: number })[],
+ *   lanchat: LanchatRound[], idle: Pings, loadBefore: number, loadAfter: number }} run
  */
 function report(print, run) {
   const { size, lanchat } = run;
@@ -680,6 +753,10 @@ function report(print, run) {
     receiverFsyncMilliseconds: roundTo(median(run.raw.map((round) => round.fsyncMilliseconds)), 1),
   };
   const socketOnly = rawSummary(run.socketOnly);
+  const sealed = {
+    ...rawSummary(run.sealed),
+    relayCpuSecondsPerGiB: cpu(run.sealed, (round) => round.relayCpuMilliseconds),
+  };
   const transfer = summarizeTimes(
     size,
     lanchat.map((round) => round.milliseconds),
@@ -722,6 +799,13 @@ function report(print, run) {
       senderCpu: socketOnly.cpuSecondsPerGiB.sender,
       serverCpu: undefined,
       receiverCpu: socketOnly.cpuSecondsPerGiB.receiver,
+    },
+    {
+      label: 'sealed relay copy (the ceiling)',
+      times: sealed,
+      senderCpu: sealed.cpuSecondsPerGiB.sender,
+      serverCpu: sealed.relayCpuSecondsPerGiB,
+      receiverCpu: sealed.cpuSecondsPerGiB.receiver,
     },
     {
       label: 'lanchat transfer (accepted to completed)',
@@ -791,11 +875,18 @@ function report(print, run) {
   const endToEndRatio = endToEnd.bytesPerSecond / raw.bytesPerSecond;
   const socketRatio = transfer.bytesPerSecond / socketOnly.bytesPerSecond;
   const ratioMet = ratio >= RATIO_TARGET;
+  const ceilingRatio = sealed.bytesPerSecond / raw.bytesPerSecond;
+  const lanchatVsCeiling = transfer.bytesPerSecond / sealed.bytesPerSecond;
   print(
     `  target: lanchat transfer (accepted to completed, encrypted, through the server) >= ` +
       `${RATIO_TARGET}x the raw copy: ${ratio.toFixed(2)}x, ${ratioMet ? 'met' : 'NOT MET'} ` +
       `(end to end, hashing included: ${endToEndRatio.toFixed(2)}x; against the socket only: ` +
       `${socketRatio.toFixed(2)}x)`,
+  );
+  print(
+    `  ceiling: the sealed relay copy reaches ${ceilingRatio.toFixed(2)}x the raw copy (its ` +
+      "relay's CPU in the server column); lanchat " +
+      `${lanchatVsCeiling.toFixed(2)}x the sealed relay`,
   );
 
   const busyPings = summarizePings(lanchat.map((round) => round.pings));
@@ -823,6 +914,7 @@ function report(print, run) {
     loadAverage: { before: run.loadBefore, after: run.loadAfter },
     raw,
     socketOnly,
+    sealed,
     lanchat: {
       transfer,
       hashing,
@@ -840,6 +932,8 @@ function report(print, run) {
     },
     ratios: {
       transferVsRaw: roundTo(ratio, 2),
+      sealedVsRaw: roundTo(ceilingRatio, 2),
+      transferVsSealed: roundTo(lanchatVsCeiling, 2),
       endToEndVsRaw: roundTo(endToEndRatio, 2),
       transferVsSocketOnly: roundTo(socketRatio, 2),
     },
