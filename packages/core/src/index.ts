@@ -260,6 +260,7 @@ export { keyFingerprint } from './session/fingerprint.js';
 export { LoginLimiter, type LoginLimiterOptions } from './session/login-limiter.js';
 export {
   CHAT_CAPABILITY,
+  COMPACT_SAY_CAPABILITY,
   DEFAULT_DEAD_TIMEOUT,
   DEFAULT_KEEPALIVE_INTERVAL,
   DEFAULT_UNANSWERED_TIMEOUT,

@@ -28,6 +28,7 @@ import {
   ROOM_MESSAGE_KIND,
   decodeRoomBatch,
   decodeRoomMessage,
+  encodeCompactSay,
 } from './room-message.js';
 import { TRANSFER_DATA_KIND, decodeTransferData, encodeTransferData } from './transfer-data.js';
 import {
@@ -50,6 +51,7 @@ import {
 } from './session-messages.js';
 import {
   CHAT_CAPABILITY,
+  COMPACT_SAY_CAPABILITY,
   DEFAULT_DEAD_TIMEOUT,
   DEFAULT_KEEPALIVE_INTERVAL,
   DEFAULT_UNANSWERED_TIMEOUT,
@@ -421,6 +423,8 @@ export class ChatClient {
   readonly #chats = new Map<string, string>();
   #serverKey: Uint8Array | undefined;
   #loginRequired = false;
+  /** The server reads a `say` in its compact form (it announced `compact-say`). */
+  #compactSay = false;
   #byeSent = false;
   #byeReceived = false;
   #shutdownAnnounced = false;
@@ -867,7 +871,11 @@ export class ChatClient {
   }
 
   #sendMessage(message: ClientMessage, now: number): void {
-    this.#channel.send(encodeSessionMessage(message));
+    this.#channel.send(
+      message.type === 'say' && this.#compactSay
+        ? encodeCompactSay(message)
+        : encodeSessionMessage(message),
+    );
     this.#lastSent = now;
   }
 
@@ -894,6 +902,7 @@ export class ChatClient {
           }
           this.#serverKey = event.remoteStaticKey;
           this.#loginRequired = event.remoteCapabilities.includes(LOGIN_REQUIRED_CAPABILITY);
+          this.#compactSay = event.remoteCapabilities.includes(COMPACT_SAY_CAPABILITY);
           if (this.#state === 'handshaking') this.#state = 'identified';
           this.#events.push({
             type: 'server-identified',

@@ -4,9 +4,12 @@ import { caught } from '../../test/caught.js';
 import { InvalidNameError, InvalidTextError } from '../errors/session-errors.js';
 import { encodeStreamFrame } from '../frame/stream-frame.js';
 import {
+  COMPACT_SAY_KIND,
+  CONTROL_MESSAGE_KIND,
   ROOM_BATCH_KIND,
   ROOM_MESSAGE_KIND,
   type RoomMessage,
+  decodeClientMessage,
   decodeServerMessages,
   encodeSessionMessage,
 } from './session-messages.js';
@@ -16,6 +19,7 @@ import { InvalidArgumentError } from '../errors/lanchat-error.js';
 import { StreamChannel } from '../channel/stream-channel.js';
 import {
   CHAT_CAPABILITY,
+  COMPACT_SAY_CAPABILITY,
   ROOM_BATCH_CAPABILITY,
   ROOM_BATCH_TEXT_BUDGET,
 } from './session-options.js';
@@ -876,5 +880,92 @@ describe('chat session: room batches', () => {
     );
     expect(seen).toEqual(['last words', 'really', 'alice gone']);
     expect(network.serverEventsOf('connection-failed')).toHaveLength(1);
+  });
+});
+
+describe('chat session: the compact say', () => {
+  /** A ChatClient logged in to a bare responder channel announcing `capabilities`. */
+  function clientOf(capabilities: readonly string[]) {
+    const network = new ChatNetwork();
+    const server = new StreamChannel({
+      initiator: false,
+      now: 0,
+      capabilities,
+      staticKeyPair: network.clientKeyPair,
+    });
+    const client = new ChatClient({ now: 0 });
+    const received: Uint8Array[] = [];
+    const pump = (): void => {
+      for (let moved = true; moved;) {
+        moved = false;
+        for (let data = client.pollTransmit(); data !== undefined; data = client.pollTransmit()) {
+          moved = true;
+          server.receive(data, 0);
+        }
+        for (let event = server.nextEvent(); event !== undefined; event = server.nextEvent()) {
+          if (event.type !== 'message-received') continue;
+          received.push(event.payload.slice());
+          if (event.payload[0] === 0x00) {
+            const login = decodeClientMessage(event.payload);
+            if (login.type === 'login') {
+              server.send(
+                encodeSessionMessage({
+                  type: 'welcome',
+                  re: login.id,
+                  nick: login.nick ?? 'ann',
+                  server: 'bare',
+                  accounts: false,
+                  lobby: 'lobby',
+                  rooms: ['lobby'],
+                  maxText: 4096,
+                }),
+              );
+            }
+          }
+        }
+        for (let data = server.pollTransmit(); data !== undefined; data = server.pollTransmit()) {
+          moved = true;
+          client.receive(data, 0);
+        }
+        for (let event = client.nextEvent(); event !== undefined; event = client.nextEvent()) {
+          if (event.type === 'server-identified') client.login({ nick: 'ann' }, 0);
+        }
+      }
+    };
+    pump();
+    expect(client.state).toBe('online');
+    received.length = 0;
+    return { client, received, pump };
+  }
+
+  it('goes to a server that announces compact-say in its compact form, to any other as MessagePack', () => {
+    for (const [capabilities, kind] of [
+      [[CHAT_CAPABILITY, COMPACT_SAY_CAPABILITY], COMPACT_SAY_KIND],
+      [[CHAT_CAPABILITY], CONTROL_MESSAGE_KIND],
+    ] as const) {
+      const { client, received, pump } = clientOf(capabilities);
+      const id = client.say('lobby', 'héllo', 1234);
+      pump();
+      expect(received.map((bytes) => bytes[0])).toEqual([kind]);
+      expect(decodeClientMessage(received[0]!)).toEqual({
+        type: 'say',
+        id,
+        ts: 1234,
+        room: 'lobby',
+        text: 'héllo',
+      });
+    }
+  });
+
+  it('is what a ChatClient sends a ChatServer, relayed as before', () => {
+    const network = new ChatNetwork();
+    const alice = network.login('alice');
+    network.login('bob');
+    alice.client.say('lobby', 'compact', network.now);
+    network.run();
+    expect(network.eventsOf('bob', 'message-received').map((event) => event.text)).toEqual([
+      'compact',
+    ]);
+    expect(network.eventsOf('alice', 'message-delivered')).toHaveLength(1);
   });
 });

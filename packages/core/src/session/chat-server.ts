@@ -46,6 +46,7 @@ import {
 } from './session-messages.js';
 import {
   CHAT_CAPABILITY,
+  COMPACT_SAY_CAPABILITY,
   DEFAULT_UNANSWERED_TIMEOUT,
   LOGIN_REQUIRED_CAPABILITY,
   ROOM_BATCH_CAPABILITY,
@@ -577,8 +578,8 @@ export class ChatServer {
       now,
       staticKeyPair: this.#options.staticKeyPair,
       capabilities: this.#accounts
-        ? [CHAT_CAPABILITY, LOGIN_REQUIRED_CAPABILITY]
-        : [CHAT_CAPABILITY],
+        ? [CHAT_CAPABILITY, COMPACT_SAY_CAPABILITY, LOGIN_REQUIRED_CAPABILITY]
+        : [CHAT_CAPABILITY, COMPACT_SAY_CAPABILITY],
       maxBufferedBytes: this.#maxBacklogBytes,
       ...(this.#options.crypto === undefined ? {} : { crypto: this.#options.crypto }),
       ...(this.#options.handshakeTimeout === undefined

@@ -1,7 +1,8 @@
 /**
- * The compact form of a room message (docs/protocol.md, section 8.2): kind 0x01, `id` and `ts` as
- * 64-bit big-endian integers, the byte lengths of `room` and `from`, then the three strings in
- * UTF-8. Only the session modules use these functions; the package exports the constants.
+ * The compact forms of the chat's busiest messages (docs/protocol.md, section 8.2): the room
+ * message (kind 0x01: `id` and `ts` as 64-bit big-endian integers, the byte lengths of `room` and
+ * `from`, then the three strings in UTF-8), the room batch (kind 0x03) and the `say` (kind 0x04).
+ * The package exports the constants and the encoders; the session modules decode.
  *
  * @module
  */
@@ -9,7 +10,7 @@
 import { InvalidArgumentError } from '../errors/lanchat-error.js';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
 import { readUint53, writeUint53 } from '../util/uint53.js';
-import type { RoomMessage } from './session-messages.js';
+import type { RoomMessage, SayRequest } from './session-messages.js';
 
 /**
  * First byte of a room message in its compact form, the only form a server sends a
@@ -283,4 +284,79 @@ export function decodeRoomBatch<Type extends string>(
     at += length;
   }
   return messages;
+}
+
+/**
+ * First byte of a `say` in its compact form (docs/protocol.md, section 8.2), client to server:
+ * sent only to a server that announced the capability `compact-say`.
+ */
+export const COMPACT_SAY_KIND = 0x04;
+
+/**
+ * Bytes of a compact `say` before its strings: the kind byte, `id` and `ts` (8 bytes each,
+ * big-endian, below 2^53) and the byte length of `room` (1 byte).
+ */
+export const COMPACT_SAY_HEADER_LENGTH = 18;
+
+/**
+ * Encodes a `say` in its compact form.
+ *
+ * @throws `InvalidArgumentError` for an `id` or `ts` that is not an unsigned integer below 2^53,
+ * or a `room` of more than 255 bytes of UTF-8.
+ */
+export function encodeCompactSay(message: SayRequest): Uint8Array {
+  const room = utf8Encoder.encode(message.room);
+  if (room.length > 255) {
+    throw new InvalidArgumentError("a compact say's room must take at most 255 bytes of UTF-8");
+  }
+  checkUint53(message.id, 'id');
+  checkUint53(message.ts, 'ts');
+  const textStart = COMPACT_SAY_HEADER_LENGTH + room.length;
+  // The text's UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  const output = new Uint8Array(textStart + message.text.length * 3);
+  output[0] = COMPACT_SAY_KIND;
+  writeUint53(output, 1, message.id);
+  writeUint53(output, 9, message.ts);
+  output[17] = room.length;
+  output.set(room, COMPACT_SAY_HEADER_LENGTH);
+  const { written } = utf8Encoder.encodeInto(message.text, output.subarray(textStart));
+  return output.subarray(0, textStart + written);
+}
+
+function decodeClientUtf8(bytes: Uint8Array, name: string): string {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch (error) {
+    throw new MalformedSessionMessageError(
+      `the client's compact say has a ${name} that is not valid UTF-8`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Decodes a compact `say` into the same message its MessagePack form gives.
+ *
+ * @throws {@link MalformedSessionMessageError} when the bytes are not a valid compact say.
+ */
+export function decodeCompactSay(bytes: Uint8Array): SayRequest {
+  if (bytes.length < COMPACT_SAY_HEADER_LENGTH) {
+    fail(`the client sent a compact say of ${bytes.length} bytes, shorter than its header`);
+  }
+  const id = readUint53(bytes, 1);
+  const ts = readUint53(bytes, 9);
+  if (id === undefined || ts === undefined) {
+    fail(`the client's compact say has ${id === undefined ? 'an id' : 'a ts'} of 2^53 or more`);
+  }
+  const textStart = COMPACT_SAY_HEADER_LENGTH + bytes[17]!;
+  if (textStart > bytes.length) fail("the client's compact say is shorter than its room");
+  if (bytes.length - textStart > MAX_STRING_FIELD * 3) {
+    fail(`the client's compact say has a text of more than ${MAX_STRING_FIELD * 3} bytes`);
+  }
+  const room = decodeClientUtf8(bytes.subarray(COMPACT_SAY_HEADER_LENGTH, textStart), 'room');
+  const text = decodeClientUtf8(bytes.subarray(textStart), 'text');
+  if (text.length > MAX_STRING_FIELD) {
+    fail(`the client's compact say has a text of more than ${MAX_STRING_FIELD} characters`);
+  }
+  return { type: 'say', id, ts, room, text };
 }

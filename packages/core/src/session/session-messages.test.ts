@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../errors/lanchat-error.js';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
 import {
+  COMPACT_SAY_HEADER_LENGTH,
+  COMPACT_SAY_KIND,
   MAX_ROOM_BATCH_COUNT,
   ROOM_BATCH_ENTRY_LENGTH,
   ROOM_BATCH_HEADER_LENGTH,
@@ -13,6 +15,7 @@ import {
   decodeClientMessage,
   decodeServerMessage,
   decodeServerMessages,
+  encodeCompactSay,
   encodeRoomBatch,
   encodeSessionMessage,
 } from './session-messages.js';
@@ -281,5 +284,101 @@ describe('the room batch', () => {
     expect(() => decodeServerMessage(batchExampleBytes)).toThrow(MalformedSessionMessageError);
     expect(decodeServerMessages(exampleBytes)).toEqual([example]);
     expect(() => decodeClientMessage(batchExampleBytes)).toThrow(/unknown kind 3/);
+  });
+});
+
+// The compact say of docs/protocol.md, section 8.2.
+const sayExample = {
+  type: 'say' as const,
+  id: 3,
+  ts: 1_767_225_600_000,
+  room: 'lobby',
+  text: 'hi',
+};
+const sayExampleBytes = hex(`
+  04
+  00 00 00 00 00 00 00 03
+  00 00 01 9b 76 da a8 00
+  05
+  6c 6f 62 62 79
+  68 69
+`);
+
+/** A compact say with the given room and text, as raw bytes. */
+function sayBytes(room: Uint8Array, text: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(COMPACT_SAY_HEADER_LENGTH + room.length + text.length);
+  bytes[0] = COMPACT_SAY_KIND;
+  bytes[8] = 1;
+  bytes[16] = 2;
+  bytes[17] = room.length;
+  bytes.set(room, COMPACT_SAY_HEADER_LENGTH);
+  bytes.set(text, COMPACT_SAY_HEADER_LENGTH + room.length);
+  return bytes;
+}
+
+describe('the compact say', () => {
+  it('encodes the example of the protocol document byte for byte, and decodes it back', () => {
+    expect(encodeCompactSay(sayExample)).toEqual(sayExampleBytes);
+    expect(decodeClientMessage(sayExampleBytes)).toEqual(sayExample);
+  });
+
+  it('decodes to what the MessagePack form of the same say decodes to, for any say', () => {
+    const name = fc
+      .string({ unit: 'binary', maxLength: 63 })
+      .filter((value) => utf8(value).length <= 255);
+    const uint = fc.nat({ max: Number.MAX_SAFE_INTEGER });
+    fc.assert(
+      fc.property(
+        uint,
+        uint,
+        name,
+        fc.oneof(
+          fc.string({ unit: 'binary-ascii', maxLength: 300 }),
+          fc.string({ unit: 'binary', maxLength: 300 }),
+        ),
+        (id, ts, room, text) => {
+          const say = { type: 'say' as const, id, ts, room, text };
+          const compact = decodeClientMessage(encodeCompactSay(say));
+          expect(compact).toEqual(say);
+          expect(compact).toEqual(decodeClientMessage(encodeSessionMessage(say)));
+        },
+      ),
+    );
+  });
+
+  it('refuses a short say, a room past the end, big numbers, bad UTF-8 and long texts', () => {
+    const decode = (bytes: Uint8Array) => () => decodeClientMessage(bytes);
+    expect(decode(sayExampleBytes.subarray(0, 17))).toThrow(/shorter than its header/);
+    const longRoom = sayExampleBytes.slice();
+    longRoom[17] = 200;
+    expect(decode(longRoom)).toThrow(/shorter than its room/);
+    const bigId = sayExampleBytes.slice();
+    bigId[2] = 0x20;
+    expect(decode(bigId)).toThrow(/an id of 2\^53 or more/);
+    const lateTs = sayExampleBytes.slice();
+    lateTs[9] = 0x80;
+    expect(decode(lateTs)).toThrow(/a ts of 2\^53 or more/);
+    expect(decode(sayBytes(utf8('lobby'), hex('ff')))).toThrow(/text that is not valid UTF-8/);
+    expect(decode(sayBytes(hex('c3'), utf8('hi')))).toThrow(/room that is not valid UTF-8/);
+    const e = utf8('é');
+    expect(decode(sayBytes(e.subarray(0, 1), e.subarray(1)))).toThrow(/not valid UTF-8/);
+    expect(decode(sayBytes(utf8('r'), utf8('a'.repeat(65_537))))).toThrow(
+      /more than 65536 characters/,
+    );
+    expect(decode(sayBytes(utf8('r'), new Uint8Array(196_609).fill(0x61)))).toThrow(
+      /more than 196608 bytes/,
+    );
+    for (const bad of [longRoom, bigId, sayBytes(utf8('lobby'), hex('ff'))]) {
+      expect(decode(bad)).toThrow(MalformedSessionMessageError);
+    }
+  });
+
+  it('is refused from a server, and checks what it encodes', () => {
+    expect(() => decodeServerMessage(sayExampleBytes)).toThrow(/unknown kind 4/);
+    expect(() => encodeCompactSay({ ...sayExample, room: 'é'.repeat(128) })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => encodeCompactSay({ ...sayExample, id: -1 })).toThrow(/unsigned integer/);
+    expect(() => encodeCompactSay({ ...sayExample, ts: 2 ** 53 })).toThrow(/unsigned integer/);
   });
 });

@@ -16,14 +16,18 @@ import {
 } from './message-schema.js';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
 import {
+  COMPACT_SAY_KIND,
   ROOM_BATCH_KIND,
   ROOM_MESSAGE_KIND,
+  decodeCompactSay,
   decodeRoomBatch,
   decodeRoomMessage,
   encodeRoomMessage,
 } from './room-message.js';
 
 export {
+  COMPACT_SAY_HEADER_LENGTH,
+  COMPACT_SAY_KIND,
   MAX_ROOM_BATCH_COUNT,
   ROOM_BATCH_ENTRY_LENGTH,
   ROOM_BATCH_HEADER_LENGTH,
@@ -31,6 +35,7 @@ export {
   type RoomBatchEntry,
   ROOM_MESSAGE_HEADER_LENGTH,
   ROOM_MESSAGE_KIND,
+  encodeCompactSay,
   encodeRoomBatch,
 } from './room-message.js';
 
@@ -649,6 +654,7 @@ const COMPILED_SERVER_SCHEMAS = Object.fromEntries(
  * @throws {@link MalformedSessionMessageError} when the bytes are not a valid client message.
  */
 export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
+  if (bytes[0] === COMPACT_SAY_KIND) return decodeCompactSay(bytes);
   return decodeMessage(COMPILED_CLIENT_SCHEMAS, bytes, 'client') as unknown as ClientMessage;
 }
 

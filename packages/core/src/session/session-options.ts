@@ -18,6 +18,12 @@ export const LOGIN_REQUIRED_CAPABILITY = 'login-required';
 export const ROOM_BATCH_CAPABILITY = 'room-batch';
 
 /**
+ * The capability a server announces when it reads a `say` in its compact form (session kind
+ * `0x04`); a client sends that form to such a server only, MessagePack to any other.
+ */
+export const COMPACT_SAY_CAPABILITY = 'compact-say';
+
+/**
  * Most bytes of text a server gathers into one room batch (about; the UTF-16 length of each text
  * is counted): 16 KiB. A batch then fits one transport message even when every character takes 3
  * bytes.

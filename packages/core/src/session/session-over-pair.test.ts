@@ -12,6 +12,7 @@ import {
 } from './chat-client.js';
 import { ChatServer } from './chat-server.js';
 import {
+  COMPACT_SAY_KIND,
   CONTROL_MESSAGE_KIND,
   type ClientMessage,
   ROOM_BATCH_KIND,
@@ -344,7 +345,12 @@ describe('session messages', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
         for (const decode of [decodeClientMessage, decodeServerMessage, decodeServerMessages]) {
-          for (const kind of [CONTROL_MESSAGE_KIND, ROOM_MESSAGE_KIND, ROOM_BATCH_KIND]) {
+          for (const kind of [
+            CONTROL_MESSAGE_KIND,
+            ROOM_MESSAGE_KIND,
+            ROOM_BATCH_KIND,
+            COMPACT_SAY_KIND,
+          ]) {
             try {
               decode(Uint8Array.of(kind, ...bytes));
             } catch (error) {
