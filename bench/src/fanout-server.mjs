@@ -23,6 +23,7 @@ import process from 'node:process';
 import { nodeCryptoProvider } from '@lanchat/core';
 import { listenChat } from '@lanchat/tcp';
 import { guardChild, isMainModule, tellParent } from './children.mjs';
+import { listenLoopback } from './lib.mjs';
 import { SealedEnd } from './sealed-lines.mjs';
 
 /**
@@ -108,16 +109,8 @@ export async function startBareRelay() {
       sockets.delete(socket);
     });
   });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      resolve(undefined);
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('bare relay: no port');
   return {
-    port: address.port,
+    port: await listenLoopback(server, 'bare relay'),
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -199,16 +192,8 @@ export async function startSealedRelay() {
       ends.delete(socket);
     });
   });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      resolve(undefined);
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('sealed relay: no port');
   return {
-    port: address.port,
+    port: await listenLoopback(server, 'sealed relay'),
     close: () =>
       new Promise((resolve) => {
         if (scheduled !== undefined) clearImmediate(scheduled);

@@ -185,3 +185,23 @@ export async function measureInterleaved(contenders, rounds, verify) {
   }
   return milliseconds;
 }
+
+/**
+ * Starts `server` listening on 127.0.0.1, on a port the system picks, and resolves with the port.
+ *
+ * @param {import('node:net').Server} server
+ * @param {string} name for the error, should the server have no port
+ * @returns {Promise<number>}
+ */
+export async function listenLoopback(server, name) {
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      server.off('error', reject);
+      resolve(undefined);
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error(`${name}: no port`);
+  return address.port;
+}

@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { pipeline } from 'node:stream/promises';
 import { guardChild, isMainModule, tellParent } from './children.mjs';
+import { listenLoopback } from './lib.mjs';
 
 /** Bytes per read of the source file: large reads mean fewer system calls, the best case. */
 export const READ_CHUNK = 1024 * 1024;
@@ -83,9 +84,14 @@ export async function hashFile(path) {
 }
 
 /**
- * @param {string} target
+ * Listens on 127.0.0.1 (port 0), says `{ type: 'listening', port }`, and resolves with the one
+ * connection it takes: one copy per process, a second connection would be a bug of the benchmark,
+ * not a contender.
+ *
+ * @param {string} name for errors
+ * @returns {Promise<import('node:net').Socket>}
  */
-async function receive(target) {
+export async function acceptOne(name) {
   /** @type {(socket: import('node:net').Socket) => void} */
   let onSocket = () => undefined;
   /** @type {Promise<import('node:net').Socket>} */
@@ -93,21 +99,18 @@ async function receive(target) {
     onSocket = resolve;
   });
   const server = createServer((socket) => {
-    // One copy per process: a second connection is a bug of the benchmark, not a contender.
     server.close();
     onSocket(socket);
   });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      resolve(undefined);
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('raw receiver: no port');
-  tellParent({ type: 'listening', port: address.port });
+  tellParent({ type: 'listening', port: await listenLoopback(server, name) });
+  return accepted;
+}
 
-  const socket = await accepted;
+/**
+ * @param {string} target
+ */
+async function receive(target) {
+  const socket = await acceptOne('raw receiver');
   const cpuBefore = cpuMilliseconds();
   const systemBefore = systemCpuMilliseconds();
   let firstByteAt = NaN;

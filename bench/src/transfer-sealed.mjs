@@ -21,7 +21,7 @@
  */
 
 import { createReadStream, createWriteStream } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import process from 'node:process';
 import { once } from 'node:events';
 import { guardChild, isMainModule, tellParent } from './children.mjs';
@@ -29,6 +29,7 @@ import { SealedEnd } from './sealed-lines.mjs';
 import {
   READ_CHUNK,
   WRITE_BUFFER,
+  acceptOne,
   cpuMilliseconds,
   epochNow,
   hashFile,
@@ -37,34 +38,6 @@ import {
 
 /** File bytes per sealed frame: lanchat's chunk size. */
 const PIECE = 64_000;
-
-/**
- * Listens on 127.0.0.1 (port 0), says `listening`, and resolves with the one connection it takes.
- *
- * @returns {Promise<import('node:net').Socket>}
- */
-async function acceptOne() {
-  /** @type {(socket: import('node:net').Socket) => void} */
-  let onSocket = () => undefined;
-  /** @type {Promise<import('node:net').Socket>} */
-  const accepted = new Promise((resolve) => {
-    onSocket = resolve;
-  });
-  const server = createServer((socket) => {
-    server.close();
-    onSocket(socket);
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      resolve(undefined);
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('sealed: no port');
-  tellParent({ type: 'listening', port: address.port });
-  return accepted;
-}
 
 /**
  * Opens what `input` carries and hands each plaintext to `take`, pausing `input` while `take`
@@ -88,7 +61,7 @@ function pass(input, end, take, output) {
 
 /** @param {string} target */
 async function receive(target) {
-  const socket = await acceptOne();
+  const socket = await acceptOne('sealed receiver');
   const end = new SealedEnd('server');
   const cpuBefore = cpuMilliseconds();
   const systemBefore = systemCpuMilliseconds();
@@ -115,7 +88,7 @@ async function relay(port) {
       tellParent({ type: 'cpu', milliseconds: cpuMilliseconds() });
     }
   });
-  const inbound = await acceptOne();
+  const inbound = await acceptOne('sealed relay');
   const outbound = connect({ host: '127.0.0.1', port });
   await once(outbound, 'connect');
   const fromSender = new SealedEnd('server');

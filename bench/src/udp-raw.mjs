@@ -61,9 +61,12 @@ const socketOptions = /** @type {const} */ ({
 });
 
 /**
- * @param {boolean} sealed each datagram is sealed (sealed-lines.mjs): open it, count its payload
+ * A socket bound to 127.0.0.1 on a port the system picks; an error on it later throws (the
+ * benchmark fails rather than measuring a broken run).
+ *
+ * @returns {Promise<import('node:dgram').Socket>}
  */
-async function receive(sealed) {
+async function bindLoopback() {
   const socket = createSocket(socketOptions);
   await new Promise((resolve, reject) => {
     socket.once('error', reject);
@@ -75,6 +78,14 @@ async function receive(sealed) {
   socket.on('error', (error) => {
     throw error;
   });
+  return socket;
+}
+
+/**
+ * @param {boolean} sealed each datagram is sealed (sealed-lines.mjs): open it, count its payload
+ */
+async function receive(sealed) {
+  const socket = await bindLoopback();
   let datagrams = 0;
   let bytes = 0;
   let rejected = 0;
@@ -232,17 +243,7 @@ async function send(source, port, deadlineMs, sealed) {
  * @param {number} port
  */
 async function relay(port) {
-  const socket = createSocket(socketOptions);
-  await new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, HOST, () => {
-      socket.off('error', reject);
-      resolve(undefined);
-    });
-  });
-  socket.on('error', (error) => {
-    throw error;
-  });
+  const socket = await bindLoopback();
   let counter = 0;
   let outstanding = 0;
   let forwarded = 0;
