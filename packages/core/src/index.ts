@@ -301,6 +301,7 @@ export {
   type PeerJoin,
   type PeerLeave,
   type PeerList,
+  type PeerListening,
   type PeerMessage,
   type PeerNick,
   type PeerPing,
