@@ -207,6 +207,8 @@ export { type HandshakeAnnouncement, MAX_CAPABILITIES } from './channel/handshak
 export {
   type ChannelState,
   MAX_COALESCED_WRITE,
+  CLEAR_TAIL_CAPABILITY,
+  MAX_CLEAR_TAIL_HEAD,
   MAX_STREAM_FRAGMENT_LENGTH,
   MAX_STREAM_PLAINTEXT_LENGTH,
   STREAM_RECORD_HEADER_LENGTH,

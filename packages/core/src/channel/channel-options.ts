@@ -119,4 +119,10 @@ export const TransportType = {
   messageMore: 0x02,
   /** Graceful close: the sender will send nothing more. No body. */
   close: 0x03,
+  /**
+   * The end of an application message whose last bytes follow the transport message unsealed, as
+   * a frame of their own (stream mode only, with the `clear-tail` capability): a 4-byte length,
+   * then the message's sealed bytes.
+   */
+  messageClearTail: 0x04,
 } as const;

@@ -35,6 +35,8 @@ export class EventQueue {
 /** Encoded frames or datagrams waiting for `pollTransmit()`. */
 export class OutgoingQueue {
   readonly #items = new FifoQueue<Uint8Array>();
+  /** Items never joined with others (see {@link pushAlone}). */
+  readonly #alone = new WeakSet<Uint8Array>();
   #bytes = 0;
 
   /** Bytes waiting. */
@@ -45,6 +47,15 @@ export class OutgoingQueue {
   push(bytes: Uint8Array): void {
     this.#items.push(bytes);
     this.#bytes += bytes.length;
+  }
+
+  /**
+   * Queues bytes that {@link takeCoalesced} hands out alone, never copied into a joined buffer (a
+   * large body written as a vectored write beside its small header).
+   */
+  pushAlone(bytes: Uint8Array): void {
+    this.#alone.add(bytes);
+    this.push(bytes);
   }
 
   /** The oldest item (a datagram), or `undefined`. */
@@ -64,7 +75,14 @@ export class OutgoingQueue {
     if (first === undefined) return undefined;
     let count = 1;
     let total = first.length;
-    for (let next = items.peek(); next !== undefined && total + next.length <= limit;) {
+    if (this.#alone.has(first)) {
+      this.#bytes -= total;
+      return first;
+    }
+    for (
+      let next = items.peek();
+      next !== undefined && total + next.length <= limit && !this.#alone.has(next);
+    ) {
       total += next.length;
       count++;
       next = items.peek(count - 1);

@@ -10,6 +10,7 @@ import {
   OutgoingMessageTooLargeError,
 } from '../errors/channel-errors.js';
 import {
+  IncomingFrameTooLargeError,
   NotLanchatError,
   TruncatedFrameError,
   UnsupportedVersionError,
@@ -28,7 +29,7 @@ import type { SecureChannelOptions } from './channel-options.js';
 import { createHandshake } from './handshake-driver.js';
 import { encodeHandshakeAnnouncement } from './handshake-payload.js';
 import { TestingPair } from '../testing/testing-pair.js';
-import { StreamChannel } from './stream-channel.js';
+import { CLEAR_TAIL_CAPABILITY, MAX_CLEAR_TAIL_HEAD, StreamChannel } from './stream-channel.js';
 
 const crypto = nodeCryptoProvider;
 const text = new TextEncoder();
@@ -574,7 +575,10 @@ describe('StreamChannel record format', () => {
    * An open server channel whose client the test plays itself, with its own Noise handshake: the
    * test holds the transport keys, so it can seal any plaintext and read what the server sealed.
    */
-  function craftingClient(serverOptions: Partial<SecureChannelOptions> = {}) {
+  function craftingClient(
+    serverOptions: Partial<SecureChannelOptions> = {},
+    clientCapabilities: string[] = [],
+  ) {
     const server = new StreamChannel({
       initiator: false,
       now: 0,
@@ -587,7 +591,7 @@ describe('StreamChannel record format', () => {
     );
     const announcement = encodeHandshakeAnnouncement({
       version: PROTOCOL_VERSION,
-      capabilities: [],
+      capabilities: clientCapabilities,
     });
     server.receive(
       concat([encodePreamble(), encodeStreamFrame(handshake.writeMessage(announcement))]),
@@ -688,6 +692,128 @@ describe('StreamChannel record format', () => {
     });
     expect(IncomingMessageTooLargeError.isInstance(error)).toBe(true);
     expect(server.state).toBe('failed');
+  });
+
+  describe('clear tails', () => {
+    const tailFrame = (bytes: number[]) =>
+      Uint8Array.of(0x00, 0x00, bytes.length >>> 8, bytes.length & 0xff, ...bytes);
+    const tailRecord = (tail: number, head: number[]) =>
+      Uint8Array.of(0x04, 0x00, 4 + head.length, 0x00, 0x00, tail >>> 8, tail & 0xff, ...head);
+    const both = { capabilities: [CLEAR_TAIL_CAPABILITY] };
+
+    it('lays out a message with a clear tail: a clear-tail record ends its transport message, the tail follows as it is', () => {
+      const { server, open: openFrames } = craftingClient(both, [CLEAR_TAIL_CAPABILITY]);
+      const tail = Uint8Array.of(0xaa, 0xbb, 0xcc);
+      server.send(text.encode('hi'));
+      server.sendWithClearTail(text.encode('yo'), tail);
+      server.send(text.encode('!'));
+      const written: Uint8Array[] = [];
+      for (let bytes = server.pollTransmit(); bytes !== undefined; bytes = server.pollTransmit()) {
+        written.push(bytes);
+      }
+      // The sealed frame and the tail's header leave joined; the tail leaves alone, uncopied.
+      expect(written[1]).toBe(tail);
+      const stream = concat(written);
+      const decoder = new StreamFrameDecoder();
+      decoder.receive(stream);
+      const frames: Uint8Array[] = [];
+      for (let frame = decoder.nextFrame(); frame !== undefined; frame = decoder.nextFrame()) {
+        frames.push(frame);
+      }
+      expect(frames).toHaveLength(3);
+      expect(frames[1]).toEqual(tail);
+      expect(openFrames(encodeStreamFrame(frames[0]!))).toEqual([
+        concat([Uint8Array.of(0x01, 0x00, 0x02, 0x68, 0x69), tailRecord(3, [0x79, 0x6f])]),
+      ]);
+      // The tail took no nonce: the next transport message opens with the next one.
+      expect(openFrames(encodeStreamFrame(frames[2]!))).toEqual([
+        Uint8Array.of(0x01, 0x00, 0x01, 0x21),
+      ]);
+    });
+
+    it('reads a clear tail, unauthenticated by the channel, and goes on with the next sealed frame', () => {
+      const { server, seal } = craftingClient(both);
+      server.receive(
+        concat([
+          seal(concat([Uint8Array.of(0x02, 0x00, 0x01, 0x61), tailRecord(2, [0x62])])),
+          tailFrame([0x63, 0x64]),
+          seal(Uint8Array.of(0x01, 0x00, 0x01, 0x65)),
+          // A tail is the application's to authenticate: any bytes of the announced length pass.
+          seal(tailRecord(1, [])),
+          tailFrame([0xff]),
+        ]),
+        0,
+      );
+      expect(events(server)).toEqual([
+        { type: 'message-received', payload: text.encode('abcd') },
+        { type: 'message-received', payload: text.encode('e') },
+        { type: 'message-received', payload: Uint8Array.of(0xff) },
+      ]);
+    });
+
+    it('reads a tail that arrives a byte at a time', () => {
+      const { server, seal } = craftingClient(both);
+      const tail = Array.from({ length: 300 }, (_, index) => index & 0xff);
+      for (const chunk of byteByByte(concat([seal(tailRecord(300, [0x01])), tailFrame(tail)]))) {
+        server.receive(chunk, 0);
+      }
+      expect(events(server)).toEqual([
+        { type: 'message-received', payload: Uint8Array.of(0x01, ...tail) },
+      ]);
+    });
+
+    it.each([
+      ['a clear tail to a side that did not announce it', {}, [tailRecord(1, []), tailFrame([1])]],
+      [
+        'a clear-tail record before another record',
+        both,
+        [concat([tailRecord(1, []), Uint8Array.of(0x01, 0x00, 0x00)]), tailFrame([1])],
+      ],
+      [
+        'a clear-tail record too short for its length',
+        both,
+        [Uint8Array.of(0x04, 0x00, 0x03, 0x00, 0x00, 0x01)],
+      ],
+      ['an empty tail', both, [tailRecord(0, [0x61])]],
+      ['a tail shorter than announced', both, [tailRecord(3, []), tailFrame([1, 2])]],
+    ])('refuses %s: MalformedTransportMessageError, and fails closed', (_what, options, frames) => {
+      const { server, seal } = craftingClient(options);
+      const error = caught(() => {
+        for (const [index, frame] of frames.entries()) {
+          // Every other item is sealed: a record, then the raw frame of its tail.
+          server.receive(index === 0 ? seal(frame) : frame, 0);
+        }
+      });
+      expect(MalformedTransportMessageError.isInstance(error)).toBe(true);
+      expect(server.state).toBe('failed');
+    });
+
+    it('refuses a tail longer than announced as soon as its header arrives', () => {
+      const { server, seal } = craftingClient(both);
+      server.receive(seal(tailRecord(2, [])), 0);
+      const error = caught(() => {
+        server.receive(Uint8Array.of(0x00, 0x00, 0x00, 0x03), 0);
+      });
+      expect(IncomingFrameTooLargeError.isInstance(error)).toBe(true);
+      expect(server.state).toBe('failed');
+    });
+
+    it('counts the tail against maxMessageLength before reading it', () => {
+      const { server, seal } = craftingClient({ ...both, maxMessageLength: 1_000 });
+      const error = caught(() => {
+        server.receive(seal(tailRecord(999, [0x01, 0x02])), 0);
+      });
+      expect(IncomingMessageTooLargeError.isInstance(error)).toBe(true);
+    });
+
+    it('reports a stream that ends before an announced tail as truncated', () => {
+      const { server, seal } = craftingClient(both);
+      server.receive(seal(tailRecord(5, [])), 0);
+      const error = caught(() => {
+        server.receiveEnd(0);
+      });
+      expect(TruncatedFrameError.isInstance(error)).toBe(true);
+    });
   });
 });
 
@@ -890,5 +1016,146 @@ describe('StreamChannel over the testing pair', () => {
     const pair = new TestingPair(client, server, { mode: 'stream', intercept: () => undefined });
     expect(() => pair.runUntil(() => false)).toThrow(HandshakeTimeoutError);
     expect(pair.now).toBe(2_000);
+  });
+});
+
+describe('StreamChannel clear tails between two channels', () => {
+  function tailPair(clientTails: boolean, serverTails: boolean) {
+    const pair = makePair(
+      { capabilities: clientTails ? [CLEAR_TAIL_CAPABILITY] : [] },
+      { capabilities: serverTails ? [CLEAR_TAIL_CAPABILITY] : [] },
+    );
+    pump(pair.client, pair.server);
+    events(pair.client);
+    events(pair.server);
+    return pair;
+  }
+
+  /** Everything the client writes for the queued messages. */
+  function written(channel: StreamChannel): Uint8Array {
+    const all: Uint8Array[] = [];
+    for (let bytes = channel.pollTransmit(); bytes !== undefined; bytes = channel.pollTransmit()) {
+      all.push(bytes);
+    }
+    return concat(all);
+  }
+
+  const marker = new Uint8Array(64).fill(0x5a);
+  const contains = (haystack: Uint8Array, needle: Uint8Array) =>
+    Buffer.from(haystack).includes(Buffer.from(needle));
+
+  it('sends the tail in the clear only to a peer that announced clear-tail, and seals it otherwise', () => {
+    for (const [clientTails, serverTails, clear] of [
+      [true, true, true],
+      [true, false, false],
+      [false, true, true],
+      [false, false, false],
+    ] as const) {
+      // The client sends; what counts is whether the server takes tails.
+      const { client, server } = tailPair(clientTails, serverTails);
+      client.sendWithClearTail(text.encode('head'), marker);
+      const bytes = written(client);
+      expect(contains(bytes, marker)).toBe(clear);
+      server.receive(bytes, 0);
+      expect(events(server)).toEqual([
+        { type: 'message-received', payload: concat([text.encode('head'), marker]) },
+      ]);
+    }
+  });
+
+  it('checks what it is given: the head, the whole, the buffer; queues a shared head twice safely', () => {
+    const { client, server } = makePair(
+      {
+        capabilities: [CLEAR_TAIL_CAPABILITY],
+        maxMessageLength: 100_000,
+        maxBufferedBytes: 200_000,
+      },
+      {},
+    );
+    pump(client, server);
+    events(server);
+    expect(
+      InvalidArgumentError.isInstance(
+        caught(() => {
+          client.sendWithClearTail(new Uint8Array(MAX_CLEAR_TAIL_HEAD + 1), marker);
+        }),
+      ),
+    ).toBe(true);
+    expect(
+      OutgoingMessageTooLargeError.isInstance(
+        caught(() => {
+          client.sendWithClearTail(new Uint8Array(10), new Uint8Array(100_000 - 9));
+        }),
+      ),
+    ).toBe(true);
+    const head = text.encode('h');
+    client.sendWithClearTail(head, new Uint8Array(90_000));
+    client.sendWithClearTail(head, new Uint8Array(90_000));
+    expect(client.bufferedOutgoingBytes).toBe(2 * (4 + 1 + 90_000));
+    expect(
+      BufferFullError.isInstance(
+        caught(() => {
+          client.sendWithClearTail(head, new Uint8Array(90_000));
+        }),
+      ),
+    ).toBe(true);
+    server.receive(written(client), 0);
+    const received = events(server);
+    expect(
+      received.map((event) => event.type === 'message-received' && event.payload.length),
+    ).toEqual([90_001, 90_001]);
+    expect(client.bufferedOutgoingBytes).toBe(0);
+  });
+
+  it('property: sealed messages and messages with clear tails, any sizes, any chunking: every one arrives whole and in order, and a close comes after them', () => {
+    const source = new Uint8Array(crypto.randomBytes(300_000 + 251));
+    const message = fc.record({
+      head: fc.oneof(fc.nat(40), fc.integer({ min: 65_400, max: MAX_CLEAR_TAIL_HEAD })),
+      tail: fc.oneof(fc.constant(0), fc.nat(100), fc.nat(200_000)),
+      clear: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(message, fc.constant('poll' as const)), { maxLength: 24 }),
+        fc.integer({ min: 1, max: 70_000 }),
+        fc.boolean(),
+        fc.boolean(),
+        (steps, chunk, serverTails, closeAtEnd) => {
+          const { client, server } = tailPair(true, serverTails);
+          const sent: Uint8Array[] = [];
+          const wire: Uint8Array[] = [];
+          for (const step of steps) {
+            if (step === 'poll') {
+              const bytes = client.pollTransmit();
+              if (bytes !== undefined) wire.push(bytes);
+              continue;
+            }
+            const at = sent.length % 251;
+            const head = source.subarray(at, at + step.head);
+            const tail = source.subarray(at + step.head, at + step.head + step.tail);
+            if (step.clear) client.sendWithClearTail(head, tail);
+            else client.send(concat([head, tail]));
+            sent.push(concat([head, tail]));
+          }
+          if (closeAtEnd) client.close();
+          wire.push(written(client));
+          const stream = concat(wire);
+          for (let at = 0; at < stream.length; at += chunk) {
+            server.receive(stream.subarray(at, at + chunk), 0);
+          }
+          const received = events(server);
+          const payloads = received.flatMap((event) =>
+            event.type === 'message-received' ? [event.payload] : [],
+          );
+          expect(payloads.length).toBe(sent.length);
+          payloads.forEach((payload, index) => {
+            expect(Buffer.compare(payload, sent[index]!)).toBe(0);
+          });
+          if (closeAtEnd)
+            expect(received.at(-1)).toEqual({ type: 'channel-closed', graceful: true });
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -13,12 +13,13 @@ import {
   OutgoingMessageTooLargeError,
 } from '../errors/channel-errors.js';
 import type { ProtocolVersion } from '../errors/frame-errors.js';
-import { InvalidStateError, LanchatError } from '../errors/lanchat-error.js';
+import { InvalidArgumentError, InvalidStateError, LanchatError } from '../errors/lanchat-error.js';
 import { HandshakeTimeoutError } from '../errors/noise-errors.js';
 import { bytesToOverwrite } from '../util/bytes.js';
 import { STREAM_FRAME_HEADER_LENGTH } from '../frame/limits.js';
 import { PROTOCOL_VERSION, PreambleDecoder, encodePreamble } from '../frame/preamble.js';
 import { StreamFrameDecoder, encodeStreamFrame } from '../frame/stream-frame.js';
+import { TruncatedFrameError } from '../errors/frame-errors.js';
 import type { CipherState } from '../noise/cipher-state.js';
 import { type HandshakeState, NOISE_MAX_MESSAGE_LENGTH } from '../noise/handshake-state.js';
 import { createHandshake, handshakeCompleted, readHandshakePayload } from './handshake-driver.js';
@@ -47,6 +48,22 @@ export const MAX_STREAM_PLAINTEXT_LENGTH = NOISE_MAX_MESSAGE_LENGTH - AEAD_TAG_L
  * message less the tag and the record header (65516). A longer message is split into fragments.
  */
 export const MAX_STREAM_FRAGMENT_LENGTH = MAX_STREAM_PLAINTEXT_LENGTH - STREAM_RECORD_HEADER_LENGTH;
+
+/**
+ * The capability a stream channel announces when it takes messages with a clear tail
+ * ({@link StreamChannel.sendWithClearTail}; docs/protocol.md, section 6). A channel sends clear
+ * tails only to a peer that announced it, and takes them only if it announced it itself.
+ */
+export const CLEAR_TAIL_CAPABILITY = 'clear-tail';
+
+/** Bytes of a clear-tail record before the message's sealed bytes: the tail's length, a u32. */
+const CLEAR_TAIL_LENGTH_BYTES = 4;
+
+/**
+ * Most sealed bytes a message with a clear tail may have before its tail (65512): they travel
+ * whole in one record of one transport message.
+ */
+export const MAX_CLEAR_TAIL_HEAD = MAX_STREAM_FRAGMENT_LENGTH - CLEAR_TAIL_LENGTH_BYTES;
 
 /**
  * Most bytes {@link StreamChannel.pollTransmit} joins into one buffer: 64 KiB. Joining saves
@@ -157,6 +174,14 @@ export class StreamChannel {
   #fragmenting = false;
   /** Deliver every message as a view of its transport message (see {@link StreamChannelOptions}). */
   readonly #messageViews: boolean;
+  /** This side announced {@link CLEAR_TAIL_CAPABILITY}: it takes clear tails. */
+  readonly #takesClearTails: boolean;
+  /** The peer announced {@link CLEAR_TAIL_CAPABILITY}: it is sent clear tails. */
+  #sendsClearTails = false;
+  /** The clear tails of queued messages, by the message's own buffer. */
+  readonly #clearTails = new Map<Uint8Array, Uint8Array>();
+  /** Bytes of the clear tail announced by the last transport message, expected as the next frame. */
+  #pendingTail: number | undefined;
 
   /**
    * @throws `InvalidArgumentError` for an unsupported protocol, a missing key, a bad capability
@@ -165,6 +190,7 @@ export class StreamChannel {
   constructor(options: StreamChannelOptions) {
     this.initiator = options.initiator;
     this.#messageViews = options.messageViews ?? false;
+    this.#takesClearTails = options.capabilities?.includes(CLEAR_TAIL_CAPABILITY) ?? false;
     this.#limits = channelLimits(options, 2 ** 31);
     this.#version = options.version ?? PROTOCOL_VERSION;
     this.#announcement = encodeHandshakeAnnouncement({
@@ -238,6 +264,60 @@ export class StreamChannel {
   }
 
   /**
+   * Queues an application message made of `message` and then `tail`; the peer receives them as one
+   * message, `message` followed by `tail`, as from {@link send}. The difference is on the wire:
+   * when the peer announced {@link CLEAR_TAIL_CAPABILITY}, the tail travels **as it is, neither
+   * encrypted nor authenticated by the channel**, as a frame of its own after the transport
+   * message that carries `message` and the tail's length (docs/protocol.md, section 6). So pass as
+   * a tail only bytes the application has sealed end to end already (a file's data, section 9),
+   * and authenticate them where they are opened; the channel saves sealing them a second time.
+   * With a peer that did not announce the capability, or before the handshake has said, the two
+   * parts are joined and sent as one sealed message.
+   *
+   * The channel keeps references to both buffers until {@link pollTransmit} has handed them out.
+   *
+   * @throws {@link OutgoingMessageTooLargeError} when the two parts pass `maxMessageLength`.
+   * @throws `InvalidArgumentError` when `message` is longer than {@link MAX_CLEAR_TAIL_HEAD}.
+   * @throws {@link BufferFullError} and `InvalidStateError` as {@link send} does.
+   */
+  sendWithClearTail(message: Uint8Array, tail: Uint8Array): void {
+    if (!this.#sendsClearTails || tail.length === 0) {
+      this.#checkUsable();
+      if (message.length + tail.length > this.#limits.maxMessageLength) {
+        throw new OutgoingMessageTooLargeError(
+          message.length + tail.length,
+          this.#limits.maxMessageLength,
+        );
+      }
+      this.send(concatenate([message, tail], message.length + tail.length));
+      return;
+    }
+    this.#checkUsable();
+    if (this.#localClosed || this.#state === 'closed') {
+      throw new InvalidStateError('sendWithClearTail() was called after the channel was closed');
+    }
+    if (message.length > MAX_CLEAR_TAIL_HEAD) {
+      throw new InvalidArgumentError(
+        `a message with a clear tail has at most ${MAX_CLEAR_TAIL_HEAD} bytes before its tail, ` +
+          `not ${message.length}`,
+      );
+    }
+    const length = message.length + tail.length;
+    if (length > this.#limits.maxMessageLength) {
+      throw new OutgoingMessageTooLargeError(length, this.#limits.maxMessageLength);
+    }
+    const queued = CLEAR_TAIL_LENGTH_BYTES + length;
+    if (this.bufferedOutgoingBytes + queued > this.#limits.maxBufferedBytes) {
+      throw new BufferFullError('outgoing', this.#limits.maxBufferedBytes);
+    }
+    // The tail is found again by the message's buffer: a buffer queued twice gets a copy.
+    const head = this.#clearTails.has(message) ? message.slice() : message;
+    this.#clearTails.set(head, tail);
+    this.#queue.push(head);
+    this.#queuedBytes += queued;
+  }
+
+  /**
    * Says goodbye: queues an authenticated close record after everything already sent. Incoming
    * messages are still delivered until the peer's close arrives; then `channel-closed` (graceful)
    * is reported. Calling it again does nothing.
@@ -298,6 +378,9 @@ export class StreamChannel {
     if (this.#state === 'closed') return;
     guarded(() => {
       if (this.#preamble === undefined) this.#frames.finish();
+      if (this.#pendingTail !== undefined) {
+        throw new TruncatedFrameError(0, STREAM_FRAME_HEADER_LENGTH + this.#pendingTail);
+      }
       this.#closed(false);
     }, this.#failWith);
   }
@@ -363,7 +446,8 @@ export class StreamChannel {
       else if (handshake.complete) this.#finishHandshake();
       return;
     }
-    this.#openFrame(frame);
+    if (this.#pendingTail === undefined) this.#openFrame(frame);
+    else this.#readClearTail(frame, this.#pendingTail);
   }
 
   #writeHandshake(): void {
@@ -386,6 +470,7 @@ export class StreamChannel {
     this.#send = result.send;
     this.#receive = result.receive;
     this.#state = this.#localClosed ? 'closing' : 'open';
+    this.#sendsClearTails = this.#remoteAnnouncement!.capabilities.includes(CLEAR_TAIL_CAPABILITY);
     this.#events.push(handshakeCompleted(result, this.#remoteAnnouncement!));
   }
 
@@ -422,10 +507,30 @@ export class StreamChannel {
     let fragment = false;
     let bodyBytes = 0;
     let copied = 0;
+    /** The clear tail of the last record, which then ends the transport message. */
+    let clearTail: Uint8Array | undefined;
     while (head < queue.length && room >= STREAM_RECORD_HEADER_LENGTH) {
       const message = queue[head]!;
       const rest = message.length - offset;
       let body: Uint8Array;
+      const tail = this.#clearTails.size === 0 ? undefined : this.#clearTails.get(message);
+      if (tail !== undefined) {
+        // Never split: its record is whole, and last, in this transport message or the next.
+        const recordLength = STREAM_RECORD_HEADER_LENGTH + CLEAR_TAIL_LENGTH_BYTES + message.length;
+        if (recordLength > room) break;
+        body = bytesToOverwrite(CLEAR_TAIL_LENGTH_BYTES + message.length);
+        writeUint32(body, 0, tail.length);
+        body.set(message, CLEAR_TAIL_LENGTH_BYTES);
+        this.#clearTails.delete(message);
+        queue[head] = EMPTY;
+        head++;
+        bodies.push(body);
+        bodyBytes += CLEAR_TAIL_LENGTH_BYTES + message.length + tail.length;
+        room -= recordLength;
+        copied += STREAM_RECORD_HEADER_LENGTH + (body.length < COPY_LIMIT ? body.length : 0);
+        clearTail = tail;
+        break;
+      }
       if (rest <= room - STREAM_RECORD_HEADER_LENGTH) {
         body = offset === 0 ? message : message.subarray(offset);
         queue[head] = EMPTY;
@@ -450,7 +555,11 @@ export class StreamChannel {
       copied += STREAM_RECORD_HEADER_LENGTH + (body.length < COPY_LIMIT ? body.length : 0);
       if (fragment) break;
     }
-    const close = this.#closeQueued && head === queue.length && room >= STREAM_RECORD_HEADER_LENGTH;
+    const close =
+      this.#closeQueued &&
+      clearTail === undefined &&
+      head === queue.length &&
+      room >= STREAM_RECORD_HEADER_LENGTH;
     if (close) copied += STREAM_RECORD_HEADER_LENGTH;
 
     // Then the plaintext: headers and short bodies copied into one buffer, long bodies as parts.
@@ -460,11 +569,15 @@ export class StreamChannel {
     let partStart = 0;
     for (let index = 0; index < bodies.length; index++) {
       const body = bodies[index]!;
-      const more = fragment && index === bodies.length - 1;
+      const last = index === bodies.length - 1;
       at = writeRecordHeader(
         plaintext,
         at,
-        more ? TransportType.messageMore : TransportType.messageEnd,
+        last && clearTail !== undefined
+          ? TransportType.messageClearTail
+          : last && fragment
+            ? TransportType.messageMore
+            : TransportType.messageEnd,
         body.length,
       );
       if (body.length < COPY_LIMIT) {
@@ -482,11 +595,16 @@ export class StreamChannel {
     if (send.nonce > 0n && send.nonce % this.#limits.rekeyInterval === 0n) send.rekey();
     const frame = send.seal(EMPTY, parts, STREAM_FRAME_HEADER_LENGTH);
     const length = frame.length - STREAM_FRAME_HEADER_LENGTH;
-    frame[0] = length >>> 24;
-    frame[1] = (length >>> 16) & 0xff;
-    frame[2] = (length >>> 8) & 0xff;
-    frame[3] = length & 0xff;
+    writeUint32(frame, 0, length);
     this.#outgoing.push(frame);
+    if (clearTail !== undefined) {
+      // The tail's own frame, unsealed: its header joins the small frame before it, the tail
+      // itself leaves uncopied.
+      const header = new Uint8Array(STREAM_FRAME_HEADER_LENGTH);
+      writeUint32(header, 0, clearTail.length);
+      this.#outgoing.push(header);
+      this.#outgoing.pushAlone(clearTail);
+    }
 
     this.#queuedBytes -= bodyBytes;
     if (close) this.#closeQueued = false;
@@ -531,6 +649,14 @@ export class StreamChannel {
         case TransportType.messageEnd:
           this.#readFragment(type === TransportType.messageEnd, body, plaintext.length);
           break;
+        case TransportType.messageClearTail:
+          if (offset < plaintext.length) {
+            throw new MalformedTransportMessageError(
+              'a clear-tail record was not the last of its transport message',
+            );
+          }
+          this.#readClearTailRecord(body);
+          return;
         case TransportType.close:
           if (length > 0 || this.#fragmenting) {
             throw new MalformedTransportMessageError(
@@ -578,6 +704,52 @@ export class StreamChannel {
     this.#events.push({ type: 'message-received', payload });
   }
 
+  /**
+   * A clear-tail record: the message's sealed bytes, and the length of its tail, which the next
+   * frame must be.
+   */
+  #readClearTailRecord(body: Uint8Array): void {
+    if (!this.#takesClearTails) {
+      throw new MalformedTransportMessageError(
+        `the peer sent a clear tail, but this side did not announce "${CLEAR_TAIL_CAPABILITY}"`,
+      );
+    }
+    if (body.length < CLEAR_TAIL_LENGTH_BYTES) {
+      throw new MalformedTransportMessageError(
+        `a clear-tail record of ${body.length} bytes is shorter than its tail's length`,
+      );
+    }
+    const tail = readUint32(body, 0);
+    if (tail === 0) {
+      throw new MalformedTransportMessageError('a clear-tail record announced an empty tail');
+    }
+    const head = body.subarray(CLEAR_TAIL_LENGTH_BYTES);
+    const length = this.#fragmentBytes + head.length + tail;
+    if (length > this.#limits.maxMessageLength) {
+      throw new IncomingMessageTooLargeError(length, this.#limits.maxMessageLength);
+    }
+    if (head.length > 0) this.#fragments.push(head);
+    this.#fragmentBytes += head.length;
+    this.#fragmenting = true;
+    this.#pendingTail = tail;
+    this.#frames.allowNextFrame(tail);
+  }
+
+  /** The frame after a clear-tail record: the end of its message, as it is. */
+  #readClearTail(frame: Uint8Array, expected: number): void {
+    if (frame.length !== expected) {
+      throw new MalformedTransportMessageError(
+        `a clear tail of ${frame.length} bytes came where ${expected} were announced`,
+      );
+    }
+    const payload = concatenate([...this.#fragments, frame], this.#fragmentBytes + frame.length);
+    this.#pendingTail = undefined;
+    this.#fragments = [];
+    this.#fragmentBytes = 0;
+    this.#fragmenting = false;
+    this.#events.push({ type: 'message-received', payload });
+  }
+
   /** The peer said goodbye: answer with ours, as TLS does, so that both sides end gracefully. */
   #remoteClosed(): void {
     if (!this.#localClosed) {
@@ -597,6 +769,7 @@ export class StreamChannel {
   }
 
   #clearQueue(): void {
+    this.#clearTails.clear();
     this.#queue = [];
     this.#head = 0;
     this.#headOffset = 0;
@@ -626,6 +799,7 @@ export class StreamChannel {
     this.#fragments = [];
     this.#fragmentBytes = 0;
     this.#fragmenting = false;
+    this.#pendingTail = undefined;
     return error;
   };
 }
@@ -636,4 +810,15 @@ function writeRecordHeader(into: Uint8Array, at: number, type: number, length: n
   into[at + 1] = length >>> 8;
   into[at + 2] = length & 0xff;
   return at + STREAM_RECORD_HEADER_LENGTH;
+}
+
+function writeUint32(into: Uint8Array, at: number, value: number): void {
+  into[at] = value >>> 24;
+  into[at + 1] = (value >>> 16) & 0xff;
+  into[at + 2] = (value >>> 8) & 0xff;
+  into[at + 3] = value & 0xff;
+}
+
+function readUint32(from: Uint8Array, at: number): number {
+  return ((from[at]! << 24) | (from[at + 1]! << 16) | (from[at + 2]! << 8) | from[at + 3]!) >>> 0;
 }

@@ -165,6 +165,39 @@ describe('StreamFrameDecoder', () => {
     expect(decoder.bufferedBytes).toBe(0);
   });
 
+  it('lets allowNextFrame set the limit of the next frame only, higher or lower, whatever the split', () => {
+    for (const size of [1, 2, 3, 5, 1_000]) {
+      const decoder = new StreamFrameDecoder({ maxFrameLength: 100 });
+      const stream = encodeStreamFrames([new Uint8Array(300), new Uint8Array(10)], {
+        maxFrameLength: 300,
+      });
+      decoder.allowNextFrame(300);
+      const frames: number[] = [];
+      for (let at = 0; at < stream.length; at += size) {
+        decoder.receive(stream.subarray(at, at + size));
+        for (let frame = decoder.nextFrame(); frame !== undefined; frame = decoder.nextFrame()) {
+          frames.push(frame.length);
+        }
+      }
+      expect(frames).toEqual([300, 10]);
+    }
+    const decoder = new StreamFrameDecoder({ maxFrameLength: 100 });
+    decoder.allowNextFrame(300);
+    decoder.receive(
+      concat([encodeStreamFrame(new Uint8Array(300), { maxFrameLength: 300 }), header(101)]),
+    );
+    expect(decoder.nextFrame()).toHaveLength(300);
+    // Back to maxFrameLength, and the error names the limit that applied.
+    expect(() => decoder.nextFrame()).toThrow(/100/);
+    const lower = new StreamFrameDecoder({ maxFrameLength: 100 });
+    lower.allowNextFrame(3);
+    lower.receive(header(4));
+    expect(() => lower.nextFrame()).toThrow(IncomingFrameTooLargeError);
+    expect(() => {
+      lower.allowNextFrame(-1);
+    }).toThrow(InvalidArgumentError);
+  });
+
   it('rejects a 4 GiB announcement at once with the default limit', () => {
     const decoder = new StreamFrameDecoder();
     for (const byte of header(0xffff_ffff).subarray(0, 3)) {

@@ -155,12 +155,32 @@ export class StreamFrameDecoder {
   #partialFilled = 0;
   #state: StreamFrameDecoderState = 'open';
   #error: Error | undefined = undefined;
+  /** The limit of the next frame only, when {@link allowNextFrame} set one. */
+  #nextLimit: number | undefined = undefined;
+  /** The limit the last header was checked against, for the error. */
+  #lastLimit = 0;
 
   /**
    * @throws {@link InvalidArgumentError} if `maxFrameLength` is not an integer from 0 to 2^32 - 1.
    */
   constructor(options?: StreamFrameOptions) {
     this.maxFrameLength = maxFrameLengthOf(options);
+  }
+
+  /**
+   * Sets the largest payload of the next frame only, in place of `maxFrameLength` (higher or
+   * lower): for a protocol whose previous frame announced the length of the next one, such as the
+   * clear tail of a stream channel's message. The frame after it has `maxFrameLength` again.
+   *
+   * @throws {@link InvalidArgumentError} if `length` is not an integer from 0 to 2^32 - 1.
+   */
+  allowNextFrame(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > STREAM_FRAME_LENGTH_CEILING) {
+      throw new InvalidArgumentError(
+        `a frame length is an integer from 0 to ${STREAM_FRAME_LENGTH_CEILING}, got ${length}`,
+      );
+    }
+    this.#nextLimit = length;
   }
 
   /** `open` while it accepts input, `finished` after {@link finish}, `failed` after an error. */
@@ -170,7 +190,8 @@ export class StreamFrameDecoder {
 
   /**
    * Bytes of memory held for the unfinished frame: its header bytes and, once the header is
-   * complete, its whole allocated payload buffer. Never more than `maxFrameLength` + 4.
+   * complete, its whole allocated payload buffer. Never more than `maxFrameLength` + 4 (or the
+   * limit {@link allowNextFrame} set, + 4).
    */
   get bufferedBytes(): number {
     return this.#partial === undefined
@@ -224,7 +245,7 @@ export class StreamFrameDecoder {
             (chunk[offset + 2]! << 8) |
             chunk[offset + 3]!) >>>
           0;
-        if (length > this.maxFrameLength) throw this.#tooLarge(length);
+        if (length > this.#takeLimit()) throw this.#tooLarge(length);
         offset += STREAM_FRAME_HEADER_LENGTH;
         if (chunk.length - offset >= length) {
           this.#offset = offset + length;
@@ -283,7 +304,7 @@ export class StreamFrameDecoder {
       const length =
         ((header[0]! << 24) | (header[1]! << 16) | (header[2]! << 8) | header[3]!) >>> 0;
       this.#headerFilled = 0;
-      if (length > this.maxFrameLength) throw this.#tooLarge(length);
+      if (length > this.#takeLimit()) throw this.#tooLarge(length);
       if (chunk.length - offset >= length) {
         this.#offset = offset + length;
         return chunk.subarray(offset, offset + length);
@@ -315,8 +336,16 @@ export class StreamFrameDecoder {
     this.#offset = chunk.length;
   }
 
+  /** The limit of the frame whose header was just read (the next frame's, once). */
+  #takeLimit(): number {
+    const limit = this.#nextLimit ?? this.maxFrameLength;
+    this.#lastLimit = limit;
+    this.#nextLimit = undefined;
+    return limit;
+  }
+
   #tooLarge(length: number): Error {
-    return this.#setError(new IncomingFrameTooLargeError(length, this.maxFrameLength));
+    return this.#setError(new IncomingFrameTooLargeError(length, this.#lastLimit));
   }
 
   #setError(error: Error): Error {
