@@ -263,6 +263,7 @@ export { LoginLimiter, type LoginLimiterOptions } from './session/login-limiter.
 export {
   CHAT_CAPABILITY,
   COMPACT_SAY_CAPABILITY,
+  SEALED_FILES_CAPABILITY,
   DEFAULT_DEAD_TIMEOUT,
   DEFAULT_KEEPALIVE_INTERVAL,
   DEFAULT_UNANSWERED_TIMEOUT,
@@ -286,7 +287,18 @@ export * from './transfer/file-sender.js';
 export * from './transfer/file-receiver.js';
 export * from './transfer/file-names.js';
 export * from './transfer/transfer-set.js';
-export { TRANSFER_DATA_HEADER_LENGTH, TRANSFER_DATA_KIND } from './session/transfer-data.js';
+export {
+  SEALED_TRANSFER_DATA_HEADER_LENGTH,
+  SEALED_TRANSFER_DATA_KIND,
+  type SealedTransferData,
+  TRANSFER_CIPHER,
+  TRANSFER_DATA_HEADER_LENGTH,
+  TRANSFER_DATA_KIND,
+  TRANSFER_KEY_LENGTH,
+  openTransferData,
+  readSealedTransferData,
+  sealTransferData,
+} from './session/transfer-data.js';
 export { DEFAULT_MAX_TRANSFERS_PER_USER } from './session/transfer-relay.js';
 export * from './discovery/discovery-messages.js';
 export * from './discovery/discovery-machines.js';

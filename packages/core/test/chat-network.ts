@@ -69,11 +69,31 @@ export class ChatNetwork {
     return serverKeyPair.publicKey;
   }
 
-  /** Connects a client and runs the handshake (not the login). */
+  /**
+   * Sees, and may replace, every buffer on its way: `up` from a client to the server, `down` from
+   * the server to a client. Returns what travels on.
+   */
+  tap: ((direction: 'up' | 'down', name: string, data: Uint8Array) => Uint8Array) | undefined;
+
+  /**
+   * Connects a client and runs the handshake (not the login). With `transport: 'datagram'` in
+   * the options, each buffer is one datagram (leave `maxChunk` unset).
+   */
   connect(name: string, options: Partial<ChatClientOptions> = {}): TestClient {
-    const connection = this.server.accept(this.now, `10.0.0.${this.clients.size + 2}`);
+    const address = `10.0.0.${this.clients.size + 2}`;
+    const datagram = options.transport === 'datagram';
+    const connection = this.server.accept(
+      this.now,
+      address,
+      address,
+      datagram ? 'datagram' : 'stream',
+    );
     if (connection === undefined) throw new Error('the server refused the connection');
-    const client = new ChatClient({ now: this.now, ...options });
+    const client = new ChatClient({
+      now: this.now,
+      ...(datagram ? { serverKey: this.serverKey } : {}),
+      ...options,
+    });
     const test: TestClient = { name, client, connection, events: [], connected: true };
     this.clients.set(name, test);
     this.#byConnection.set(connection, test);
@@ -85,8 +105,9 @@ export class ChatNetwork {
   login(
     name: string,
     details: { nick?: string; user?: string; password?: string; rooms?: string[] } = {},
+    options: Partial<ChatClientOptions> = {},
   ): TestClient {
-    const test = this.connect(name);
+    const test = this.connect(name, options);
     test.client.login({ nick: name, ...details }, this.now);
     this.run();
     if (test.client.state !== 'online') {
@@ -144,7 +165,8 @@ export class ChatNetwork {
           data = test.client.pollTransmit()
         ) {
           moved = true;
-          for (const chunk of this.#chunks(data))
+          const tapped = this.tap?.('up', test.name, data) ?? data;
+          for (const chunk of this.#chunks(tapped))
             this.server.receive(test.connection, chunk, this.now);
         }
         moved = this.#clientEvents(test) || moved;
@@ -162,7 +184,8 @@ export class ChatNetwork {
           this.#attached.get(out.connection)?.(out.data);
           continue;
         }
-        for (const chunk of this.#chunks(out.data)) test.client.receive(chunk, this.now);
+        const tapped = this.tap?.('down', test.name, out.data) ?? out.data;
+        for (const chunk of this.#chunks(tapped)) test.client.receive(chunk, this.now);
       }
       moved = this.#serverEvents() || moved;
       if (!moved) return;

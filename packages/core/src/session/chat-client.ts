@@ -12,7 +12,7 @@ import type { ProtocolVersion } from '../errors/frame-errors.js';
 import { checkLimit } from '../frame/limits.js';
 import { DatagramSessionChannel } from '../channel/datagram-session-channel.js';
 import type { SessionChannel } from '../channel/session-channel.js';
-import { StreamChannel } from '../channel/stream-channel.js';
+import { CLEAR_TAIL_CAPABILITY, StreamChannel } from '../channel/stream-channel.js';
 import {
   DEFAULT_MAX_TEXT_BYTES,
   checkName,
@@ -30,7 +30,13 @@ import {
   decodeRoomMessage,
   encodeCompactSay,
 } from './room-message.js';
-import { TRANSFER_DATA_KIND, decodeTransferData, encodeTransferData } from './transfer-data.js';
+import {
+  SEALED_TRANSFER_DATA_KIND,
+  TRANSFER_DATA_KIND,
+  decodeTransferData,
+  encodeTransferData,
+} from './transfer-data.js';
+import { TransferKeys } from './transfer-keys.js';
 import {
   fromOfferFields,
   fromSessionTransfer,
@@ -57,6 +63,7 @@ import {
   DEFAULT_UNANSWERED_TIMEOUT,
   LOGIN_REQUIRED_CAPABILITY,
   ROOM_BATCH_CAPABILITY,
+  SEALED_FILES_CAPABILITY,
 } from './session-options.js';
 
 /** Options of a {@link ChatClient}. */
@@ -425,6 +432,12 @@ export class ChatClient {
   #loginRequired = false;
   /** The server reads a `say` in its compact form (it announced `compact-say`). */
   #compactSay = false;
+  /**
+   * Files go sealed end to end: the server announced `sealed-files`, and both ends of this stream
+   * take clear tails (docs/protocol.md, section 9.9).
+   */
+  #sealedFiles = false;
+  readonly #transferKeys: TransferKeys;
   #byeSent = false;
   #byeReceived = false;
   #shutdownAnnounced = false;
@@ -454,6 +467,7 @@ export class ChatClient {
       2 ** 31,
     );
     const crypto = options.crypto;
+    this.#transferKeys = new TransferKeys(crypto ?? nodeCryptoProvider);
     const channelOptions = {
       initiator: true,
       now: options.now,
@@ -479,6 +493,8 @@ export class ChatClient {
     } else {
       this.#channel = new StreamChannel({
         ...channelOptions,
+        // File data sealed end to end comes from the server as a clear tail.
+        capabilities: [...channelOptions.capabilities, CLEAR_TAIL_CAPABILITY],
         // Each message is decoded as soon as it is read; none outlives its transport message.
         messageViews: true,
       });
@@ -625,6 +641,8 @@ export class ChatClient {
         id: this.#nextId,
         to: checkNickname(to),
         ...toOfferFields(offer),
+        // A fresh key for every offer, a resumed one too: no nonce is used twice under a key.
+        ...(this.#sealedFiles ? { key: this.#transferKeys.offerKey(offer.transfer) } : {}),
       },
       now,
     );
@@ -641,11 +659,25 @@ export class ChatClient {
   sendTransfer(message: Exclude<TransferMessage, TransferOffer>, now: number): void {
     this.#checkOnline('sendTransfer');
     if (message.type === 'data') {
-      this.#channel.send(encodeTransferData(message));
+      const sealed = this.#transferKeys.seal(message);
+      if (sealed !== undefined && this.#channel instanceof StreamChannel) {
+        this.#channel.sendWithClearTail(sealed.head, sealed.tail);
+      } else {
+        this.#channel.send(encodeTransferData(message));
+      }
       this.#lastSent = now;
       return;
     }
-    this.#sendMessage(toSessionTransfer(message), now);
+    const session = toSessionTransfer(message);
+    this.#sendMessage(
+      session.type === 'transfer-accept' && this.#transferKeys.sealsIncoming(message.transfer)
+        ? { ...session, sealed: true }
+        : session,
+      now,
+    );
+    if (message.type === 'reject' || message.type === 'done' || message.type === 'cancel') {
+      this.#transferKeys.forget(message.transfer);
+    }
   }
 
   /**
@@ -903,6 +935,10 @@ export class ChatClient {
           this.#serverKey = event.remoteStaticKey;
           this.#loginRequired = event.remoteCapabilities.includes(LOGIN_REQUIRED_CAPABILITY);
           this.#compactSay = event.remoteCapabilities.includes(COMPACT_SAY_CAPABILITY);
+          this.#sealedFiles =
+            this.#channel instanceof StreamChannel &&
+            event.remoteCapabilities.includes(SEALED_FILES_CAPABILITY) &&
+            event.remoteCapabilities.includes(CLEAR_TAIL_CAPABILITY);
           if (this.#state === 'handshaking') this.#state = 'identified';
           this.#events.push({
             type: 'server-identified',
@@ -924,6 +960,11 @@ export class ChatClient {
             this.#events.push({
               type: 'transfer-message',
               message: decodeTransferData(event.payload),
+            });
+          } else if (event.payload[0] === SEALED_TRANSFER_DATA_KIND) {
+            this.#events.push({
+              type: 'transfer-message',
+              message: this.#transferKeys.open(event.payload),
             });
           } else {
             this.#handleMessage(decodeServerMessage(event.payload), now);
@@ -1107,17 +1148,27 @@ export class ChatClient {
       case 'pong':
         return;
       case 'transfer-offer':
+        // A key is taken only where sealed data can come (a stream that takes clear tails).
+        this.#transferKeys.offered(message.transfer, this.#sealedFiles ? message.key : undefined);
         this.#events.push({
           type: 'transfer-offered',
           from: message.from,
           offer: fromOfferFields(message),
         });
         return;
-      case 'transfer-accept':
+      case 'transfer-accept': {
+        const { sealed, ...accept } = message;
+        this.#transferKeys.answered(message.transfer, sealed === true);
+        this.#events.push({ type: 'transfer-message', message: fromSessionTransfer(accept) });
+        return;
+      }
       case 'transfer-reject':
-      case 'transfer-ack':
       case 'transfer-done':
       case 'transfer-cancel':
+        this.#transferKeys.forget(message.transfer);
+        this.#events.push({ type: 'transfer-message', message: fromSessionTransfer(message) });
+        return;
+      case 'transfer-ack':
         this.#events.push({ type: 'transfer-message', message: fromSessionTransfer(message) });
         return;
       case 'transfer-interrupted':
@@ -1157,6 +1208,7 @@ export class ChatClient {
     }
     this.#pending.clear();
     this.#offers.clear();
+    this.#transferKeys.clear();
     this.#events.push({ type: 'session-closed', reason, graceful, error: this.#error });
   }
 }

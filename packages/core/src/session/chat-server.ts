@@ -19,7 +19,7 @@ import {
 import { checkLimit } from '../frame/limits.js';
 import { DatagramSessionChannel } from '../channel/datagram-session-channel.js';
 import type { SessionChannel } from '../channel/session-channel.js';
-import { StreamChannel } from '../channel/stream-channel.js';
+import { CLEAR_TAIL_CAPABILITY, StreamChannel } from '../channel/stream-channel.js';
 import { LoginLimiter, type LoginLimiterOptions } from './login-limiter.js';
 import {
   DEFAULT_MAX_TEXT_BYTES,
@@ -32,7 +32,11 @@ import {
   nameKey,
 } from './names.js';
 import { FifoQueue } from '../util/fifo-queue.js';
-import { TRANSFER_DATA_KIND } from './transfer-data.js';
+import {
+  SEALED_TRANSFER_DATA_HEADER_LENGTH,
+  SEALED_TRANSFER_DATA_KIND,
+  TRANSFER_DATA_KIND,
+} from './transfer-data.js';
 import { DEFAULT_MAX_TRANSFERS_PER_USER, TransferRelay } from './transfer-relay.js';
 import { Secret } from './secret.js';
 import {
@@ -51,6 +55,7 @@ import {
   LOGIN_REQUIRED_CAPABILITY,
   ROOM_BATCH_CAPABILITY,
   ROOM_BATCH_TEXT_BUDGET,
+  SEALED_FILES_CAPABILITY,
 } from './session-options.js';
 import {
   MAX_ROOM_BATCH_COUNT,
@@ -594,6 +599,12 @@ export class ChatServer {
           })
         : new StreamChannel({
             ...channelOptions,
+            // File data sealed end to end is relayed as a clear tail, not sealed a second time.
+            capabilities: [
+              ...channelOptions.capabilities,
+              SEALED_FILES_CAPABILITY,
+              CLEAR_TAIL_CAPABILITY,
+            ],
             // Each message is decoded as soon as it is read; none outlives its transport message.
             messageViews: true,
           });
@@ -925,7 +936,16 @@ export class ChatServer {
     ) {
       connection.data.shift();
       connection.dataBytes -= next.length;
-      if (channel.state === 'open') channel.send(next);
+      if (channel.state !== 'open') continue;
+      if (next[0] === SEALED_TRANSFER_DATA_KIND && channel instanceof StreamChannel) {
+        // Sealed by its sender for its receiver: it leaves as it came, unsealed by this hop.
+        channel.sendWithClearTail(
+          next.subarray(0, SEALED_TRANSFER_DATA_HEADER_LENGTH),
+          next.subarray(SEALED_TRANSFER_DATA_HEADER_LENGTH),
+        );
+      } else {
+        channel.send(next);
+      }
     }
     const data = channel.pollTransmit();
     // Sending may start a timer of the channel's (a datagram channel's resend timer).
@@ -991,7 +1011,10 @@ export class ChatServer {
           this.#dirty.add(connection);
           break;
         case 'message-received':
-          if (event.payload[0] === TRANSFER_DATA_KIND) {
+          if (
+            event.payload[0] === TRANSFER_DATA_KIND ||
+            event.payload[0] === SEALED_TRANSFER_DATA_KIND
+          ) {
             // File data from a logged-in user; before login it has nowhere to go.
             if (connection.user !== undefined) {
               this.#transfers.data(connection.user, event.payload);

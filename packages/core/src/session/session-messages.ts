@@ -169,6 +169,11 @@ export interface TransferOfferRequest {
   readonly size: number;
   readonly sha256: string;
   readonly md5: string;
+  /**
+   * The transfer key, 64 hexadecimal digits, fresh for each offer: sent only to a server that
+   * announces `sealed-files` (section 9.9).
+   */
+  readonly key?: string;
 }
 
 /** The receiver takes the file (from the server: relayed to the sender, window clamped). */
@@ -178,6 +183,8 @@ export interface TransferAcceptMessage {
   readonly offset: number;
   readonly window: number;
   readonly attempt: number;
+  /** The receiver takes the data sealed with the offer's key (section 9.9). */
+  readonly sealed?: boolean;
 }
 
 /** The receiver refuses the file. */
@@ -450,6 +457,8 @@ export interface TransferOffered {
   readonly size: number;
   readonly sha256: string;
   readonly md5: string;
+  /** The transfer key, when the sender seals the data (section 9.9). */
+  readonly key?: string;
 }
 
 /**
@@ -528,6 +537,7 @@ const SHARED_SCHEMAS = {
     offset: required('uint'),
     window: required('uint'),
     attempt: required('uint'),
+    sealed: optional('bool'),
   },
   'transfer-reject': { transfer, code, message: required('string') },
   'transfer-ack': {
@@ -546,6 +556,7 @@ const fileFields = {
   size: required('uint'),
   sha256: required({ hex: 64 }),
   md5: required({ hex: 32 }),
+  key: optional({ hex: 64 }),
 };
 
 const CLIENT_SCHEMAS: Readonly<Record<ClientMessage['type'], Schema>> = {

@@ -24,6 +24,14 @@ export const ROOM_BATCH_CAPABILITY = 'room-batch';
 export const COMPACT_SAY_CAPABILITY = 'compact-say';
 
 /**
+ * The capability a server announces when it relays file data sealed end to end (session kind
+ * `0x05`) and the transfer keys of offers. A client seals its files only for such a server, on a
+ * stream whose both ends announced `clear-tail`, and only for a receiver that said so in its accept
+ * (docs/protocol.md, section 9.9).
+ */
+export const SEALED_FILES_CAPABILITY = 'sealed-files';
+
+/**
  * Most bytes of text a server gathers into one room batch (about; the UTF-16 length of each text
  * is counted): 16 KiB. A batch then fits one transport message even when every character takes 3
  * bytes.

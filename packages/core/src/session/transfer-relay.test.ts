@@ -5,6 +5,10 @@ import { createSha256 } from '../integrity/sha256.js';
 import { SeededRandom } from '../testing/random.js';
 import { TransferSet, type TransferSetEvent } from '../transfer/transfer-set.js';
 import { DEFAULT_MAX_BACKLOG_BYTES } from './chat-server.js';
+import type { ChatClientOptions } from './chat-client.js';
+import { TamperedError } from '../errors/integrity-errors.js';
+import { AEAD_TAG_LENGTH } from '../crypto/crypto-provider.js';
+import { DEFAULT_TRANSFER_CHUNK_SIZE } from '../transfer/transfer-messages.js';
 import { encodeTransferData } from './transfer-data.js';
 
 function content(length: number, seed = 1): Uint8Array {
@@ -164,10 +168,10 @@ function lastOf(peer: Peer, type: TransferSetEvent['type']): TransferSetEvent | 
   return peer.events.filter((event) => event.type === type).at(-1);
 }
 
-function setUp() {
+function setUp(bobOptions: Partial<ChatClientOptions> = {}) {
   const network = new ChatNetwork();
   network.login('alice');
-  network.login('bob');
+  network.login('bob', {}, bobOptions);
   const alice = new Peer(network, 'alice');
   const bob = new Peer(network, 'bob');
   settle(network, [alice, bob]);
@@ -431,5 +435,95 @@ describe('file transfer through the server', () => {
     expect(Buffer.from(bytes).toString('hex')).toBe(
       '02' + '00112233445566778899aabbccddeeff' + '0000000000010000' + '6869',
     );
+  });
+});
+
+describe('file data sealed end to end', () => {
+  /** A sealed chunk as it travels: the chunk and its tag, a buffer of its own. */
+  const TAIL = DEFAULT_TRANSFER_CHUNK_SIZE + AEAD_TAG_LENGTH;
+
+  /** Records what the network carries: the buffers each client sends, the bytes each receives. */
+  function record(network: ChatNetwork) {
+    const up = new Map<string, Uint8Array[]>();
+    const down = new Map<string, Uint8Array[]>();
+    network.tap = (direction, name, data) => {
+      const log = direction === 'up' ? up : down;
+      log.set(name, [...(log.get(name) ?? []), Uint8Array.from(data)]);
+      return data;
+    };
+    const stream = (log: Map<string, Uint8Array[]>, name: string) =>
+      Buffer.concat(log.get(name) ?? []);
+    return { up, down, stream };
+  }
+
+  it('goes from sender to receiver as the sender sealed it: the server relays each chunk as it is, and no file byte travels in the clear', () => {
+    const { network, alice, bob } = setUp();
+    const { up, down, stream } = record(network);
+    const file = content(1_000_000, 7);
+    const transfer = alice.send('bob', file);
+    settle(network, [alice, bob]);
+    expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+    expect(lastOf(alice, 'transfer-completed')).toBeDefined();
+    const tails = (up.get('alice') ?? []).filter((data) => data.length === TAIL);
+    expect(tails.length).toBe(Math.floor(file.length / DEFAULT_TRANSFER_CHUNK_SIZE));
+    const toBob = stream(down, 'bob');
+    for (const tail of tails) expect(toBob.includes(Buffer.from(tail))).toBe(true);
+    for (const at of [0, 500_000, 999_968]) {
+      const window = Buffer.from(file.subarray(at, at + 32));
+      expect(stream(up, 'alice').includes(window)).toBe(false);
+      expect(toBob.includes(window)).toBe(false);
+    }
+  });
+
+  it('is sealed by each hop instead when the receiver is on datagrams, and the file arrives whole', () => {
+    const { network, alice, bob } = setUp({ transport: 'datagram' });
+    const { up } = record(network);
+    const file = content(300_000, 8);
+    const transfer = alice.send('bob', file);
+    settle(network, [alice, bob]);
+    expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+    expect(lastOf(alice, 'transfer-completed')).toBeDefined();
+    // The receiver did not say `sealed`: alice sent no clear tail.
+    expect((up.get('alice') ?? []).some((data) => data.length === TAIL)).toBe(false);
+  });
+
+  it('is sealed by each hop when the sender is on datagrams, and the file arrives whole', () => {
+    const network = new ChatNetwork();
+    network.login('alice', {}, { transport: 'datagram' });
+    network.login('bob');
+    const alice = new Peer(network, 'alice');
+    const bob = new Peer(network, 'bob');
+    const file = content(300_000, 9);
+    const transfer = alice.send('bob', file);
+    settle(network, [alice, bob]);
+    expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+  });
+
+  it('fails the receiving session with TamperedError when a chunk was changed on the way; the transfer resumes on the next connection and completes', () => {
+    const { network, alice, bob } = setUp();
+    const file = content(2_000_000, 10);
+    let changed = 0;
+    network.tap = (direction, name, data) => {
+      if (direction === 'down' && name === 'bob' && data.length === TAIL && changed++ === 5) {
+        const copy = Uint8Array.from(data);
+        copy[100] = copy[100]! ^ 0x01;
+        return copy;
+      }
+      return data;
+    };
+    const transfer = alice.send('bob', file);
+    settle(network, [alice, bob]);
+    const session = network.eventsOf('bob', 'session-closed').at(-1);
+    expect(session).toMatchObject({ reason: 'protocol-error' });
+    expect(TamperedError.isInstance(session?.error)).toBe(true);
+    expect(bob.received(transfer).length).toBe(5 * DEFAULT_TRANSFER_CHUNK_SIZE);
+    network.drop('bob');
+    bob.transfers.linkDown(network.now);
+    settle(network, [alice, bob]);
+    network.login('bob');
+    bob.reconnected();
+    settle(network, [alice, bob]);
+    expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+    expect(lastOf(alice, 'transfer-completed')).toBeDefined();
   });
 });

@@ -6,7 +6,12 @@
  * @module
  */
 
-import { TRANSFER_DATA_HEADER_LENGTH, decodeTransferData } from './transfer-data.js';
+import {
+  SEALED_TRANSFER_DATA_KIND,
+  TRANSFER_DATA_HEADER_LENGTH,
+  decodeTransferData,
+  readSealedTransferData,
+} from './transfer-data.js';
 import type {
   ServerMessage,
   TransferControlMessage,
@@ -121,6 +126,7 @@ export class TransferRelay<Party> {
       size: request.size,
       sha256: request.sha256,
       md5: request.md5,
+      ...(request.key === undefined ? {} : { key: request.key }),
     });
     return undefined;
   }
@@ -159,18 +165,30 @@ export class TransferRelay<Party> {
     this.#breach(relay, `the sender sent "${message.type}", which only a receiver sends`);
   }
 
-  /** Relays file data (a session message of kind 0x02) from `from`, unchanged. */
+  /**
+   * Relays file data from `from`, unchanged: a session message of kind 0x02, or of kind 0x05
+   * (sealed end to end), whose chunk it does not open.
+   *
+   * @throws `MalformedSessionMessageError` for a message too short for its header.
+   */
   data(from: Party, payload: Uint8Array): void {
-    const data = decodeTransferData(payload);
-    const relay = this.#relays.get(data.transfer);
+    let transfer: string;
+    let end: number;
+    if (payload[0] === SEALED_TRANSFER_DATA_KIND) {
+      const sealed = readSealedTransferData(payload);
+      transfer = sealed.transfer;
+      end = sealed.offset + sealed.fileBytes;
+    } else {
+      const data = decodeTransferData(payload);
+      transfer = data.transfer;
+      end = data.offset + (payload.length - TRANSFER_DATA_HEADER_LENGTH);
+    }
+    const relay = this.#relays.get(transfer);
     if (relay === undefined || relay.sender !== from) {
-      this.#cancelTo(from, data.transfer, 'unknown-transfer', 'the server has no such transfer');
+      this.#cancelTo(from, transfer, 'unknown-transfer', 'the server has no such transfer');
       return;
     }
-    if (
-      !relay.accepted ||
-      data.offset + (payload.length - TRANSFER_DATA_HEADER_LENGTH) > relay.limit
-    ) {
+    if (!relay.accepted || end > relay.limit) {
       this.#breach(relay, "the sender sent data beyond the receiver's credit");
       return;
     }
