@@ -88,6 +88,14 @@ export interface ChatClientOptions {
   /** Bound on output waiting inside, in bytes. Default the channel's, 4 MiB. */
   readonly maxBufferedBytes?: number;
   /**
+   * Seal file data end to end where the server and the other client allow it (protocol section
+   * 9.9): the server then relays it without opening and sealing it again. Default true. Set false
+   * where AES-256-GCM is slow, such as a browser's JavaScript cipher (several times slower there
+   * than ChaCha20-Poly1305): this client then neither seals its files nor takes sealed ones, and
+   * file data goes sealed by each hop.
+   */
+  readonly sealFiles?: boolean;
+  /**
    * `stream` (TCP, WebSocket: the default) or `datagram` (UDP: each {@link ChatClient.receive}
    * is one datagram, each {@link ChatClient.pollTransmit} one datagram to send, delivered
    * reliably and in order by the datagram session channel).
@@ -437,6 +445,8 @@ export class ChatClient {
    * take clear tails (docs/protocol.md, section 9.9).
    */
   #sealedFiles = false;
+  /** {@link ChatClientOptions.sealFiles}. */
+  readonly #sealFiles: boolean;
   readonly #transferKeys: TransferKeys;
   #byeSent = false;
   #byeReceived = false;
@@ -468,6 +478,7 @@ export class ChatClient {
     );
     const crypto = options.crypto;
     this.#transferKeys = new TransferKeys(crypto ?? nodeCryptoProvider);
+    this.#sealFiles = options.sealFiles ?? true;
     const channelOptions = {
       initiator: true,
       now: options.now,
@@ -936,6 +947,7 @@ export class ChatClient {
           this.#loginRequired = event.remoteCapabilities.includes(LOGIN_REQUIRED_CAPABILITY);
           this.#compactSay = event.remoteCapabilities.includes(COMPACT_SAY_CAPABILITY);
           this.#sealedFiles =
+            this.#sealFiles &&
             this.#channel instanceof StreamChannel &&
             event.remoteCapabilities.includes(SEALED_FILES_CAPABILITY) &&
             event.remoteCapabilities.includes(CLEAR_TAIL_CAPABILITY);

@@ -68,7 +68,9 @@ export class TransferKeys {
    * Seals file data of an outgoing transfer whose receiver agreed, or `undefined` for data that
    * goes as it is (no key, or a receiver that did not agree).
    */
-  seal(message: TransferData): { readonly head: Uint8Array; readonly tail: Uint8Array } | undefined {
+  seal(
+    message: TransferData,
+  ): { readonly head: Uint8Array; readonly tail: Uint8Array } | undefined {
     const key = this.#sending.get(message.transfer);
     if (key === undefined || !key.agreed) return undefined;
     return sealTransferData(message, key.aead, key.counter++);

@@ -475,29 +475,43 @@ describe('file data sealed end to end', () => {
     }
   });
 
-  it('is sealed by each hop instead when the receiver is on datagrams, and the file arrives whole', () => {
-    const { network, alice, bob } = setUp({ transport: 'datagram' });
-    const { up } = record(network);
-    const file = content(300_000, 8);
-    const transfer = alice.send('bob', file);
-    settle(network, [alice, bob]);
-    expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
-    expect(lastOf(alice, 'transfer-completed')).toBeDefined();
-    // The receiver did not say `sealed`: alice sent no clear tail.
-    expect((up.get('alice') ?? []).some((data) => data.length === TAIL)).toBe(false);
-  });
+  it.each([
+    ['on datagrams', { transport: 'datagram' as const }],
+    ['set not to seal files', { sealFiles: false }],
+  ])(
+    'is sealed by each hop instead when the receiver is %s, and the file arrives whole',
+    (_what, bobOptions) => {
+      const { network, alice, bob } = setUp(bobOptions);
+      const { up } = record(network);
+      const file = content(300_000, 8);
+      const transfer = alice.send('bob', file);
+      settle(network, [alice, bob]);
+      expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+      expect(lastOf(alice, 'transfer-completed')).toBeDefined();
+      // The receiver did not say `sealed`: alice sent no clear tail.
+      expect((up.get('alice') ?? []).some((data) => data.length === TAIL)).toBe(false);
+    },
+  );
 
-  it('is sealed by each hop when the sender is on datagrams, and the file arrives whole', () => {
-    const network = new ChatNetwork();
-    network.login('alice', {}, { transport: 'datagram' });
-    network.login('bob');
-    const alice = new Peer(network, 'alice');
-    const bob = new Peer(network, 'bob');
-    const file = content(300_000, 9);
-    const transfer = alice.send('bob', file);
-    settle(network, [alice, bob]);
-    expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
-  });
+  it.each([
+    ['on datagrams', { transport: 'datagram' as const }],
+    ['set not to seal files', { sealFiles: false }],
+  ])(
+    'is sealed by each hop when the sender is %s, and the file arrives whole',
+    (_what, options) => {
+      const network = new ChatNetwork();
+      network.login('alice', {}, options);
+      network.login('bob');
+      const alice = new Peer(network, 'alice');
+      const bob = new Peer(network, 'bob');
+      const { up } = record(network);
+      const file = content(300_000, 9);
+      const transfer = alice.send('bob', file);
+      settle(network, [alice, bob]);
+      expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+      expect((up.get('alice') ?? []).some((data) => data.length === TAIL)).toBe(false);
+    },
+  );
 
   it('fails the receiving session with TamperedError when a chunk was changed on the way; the transfer resumes on the next connection and completes', () => {
     const { network, alice, bob } = setUp();
