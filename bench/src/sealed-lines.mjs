@@ -83,8 +83,11 @@ export class SealedEnd {
   /**
    * @param {'client' | 'server'} side
    * @param {Algorithm} [algorithm] default ChaCha20-Poly1305
+   * @param {number} [maxPlaintext] the most plaintext in one frame: default
+   *   {@link MAX_SEALED_PLAINTEXT}, a Noise message's
    */
-  constructor(side, algorithm = 'chacha20-poly1305') {
+  constructor(side, algorithm = 'chacha20-poly1305', maxPlaintext = MAX_SEALED_PLAINTEXT) {
+    this.maxPlaintext = maxPlaintext;
     this.out = new Direction(side === 'client' ? CLIENT_TO_SERVER : SERVER_TO_CLIENT, algorithm);
     this.in = new Direction(side === 'client' ? SERVER_TO_CLIENT : CLIENT_TO_SERVER, algorithm);
     /** @type {Buffer | undefined} */
@@ -92,18 +95,19 @@ export class SealedEnd {
   }
 
   /**
-   * Frames for `plaintext`, split at {@link MAX_SEALED_PLAINTEXT}; joined into one buffer to
+   * Frames for `plaintext`, split at the most plaintext in one frame; joined into one buffer to
    * write.
    *
    * @param {Uint8Array} plaintext
    * @returns {Buffer}
    */
   seal(plaintext) {
-    if (plaintext.length <= MAX_SEALED_PLAINTEXT) return sealFrame(this.out, plaintext);
+    const most = this.maxPlaintext;
+    if (plaintext.length <= most) return sealFrame(this.out, plaintext);
     /** @type {Buffer[]} */
     const frames = [];
-    for (let at = 0; at < plaintext.length; at += MAX_SEALED_PLAINTEXT) {
-      frames.push(sealFrame(this.out, plaintext.subarray(at, at + MAX_SEALED_PLAINTEXT)));
+    for (let at = 0; at < plaintext.length; at += most) {
+      frames.push(sealFrame(this.out, plaintext.subarray(at, at + most)));
     }
     return Buffer.concat(frames);
   }

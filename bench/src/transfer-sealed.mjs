@@ -2,7 +2,7 @@
 /**
  * The ceiling of the transfer benchmark: the limit's plain copy (transfer-raw.mjs), but through a
  * relay process and sealed end to end, as lanchat seals file data (docs/protocol.md, section 9.9):
- * the sender seals the file in pieces of 64,000 bytes (lanchat's chunk) with AES-256-GCM, the
+ * the sender seals the file in pieces of 256 KiB (lanchat's sealed chunk) with AES-256-GCM, the
  * relay passes the bytes on as they are, and the receiver opens each piece, takes the file's
  * SHA-256 as it goes (lanchat's receiver must check it: the issue's "the final SHA-256 decides")
  * and writes the file. That is the least work a transfer encrypted through a relay and checked by
@@ -16,13 +16,14 @@
  *   PORT, and pipes what it reads there; says `listening`, and answers `{ type: 'cpu' }` with its
  *   CPU time so far.
  * - `node transfer-sealed.mjs send SOURCE PORT LIFETIME`: reads SOURCE in 1 MiB blocks, seals
- *   them in 64,000-byte pieces and writes them, waiting for `drain` when the socket's buffer is
+ *   them in 256 KiB pieces and writes them, waiting for `drain` when the socket's buffer is
  *   full; says `sent` (startedAt, bytes, CPU) once the socket has closed.
  *
  * @module
  */
 
 import { createHash } from 'node:crypto';
+import { DEFAULT_SEALED_TRANSFER_CHUNK_SIZE } from '@lanchat/core';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { connect } from 'node:net';
 import process from 'node:process';
@@ -38,8 +39,8 @@ import {
   systemCpuMilliseconds,
 } from './transfer-raw.mjs';
 
-/** File bytes per sealed piece: lanchat's chunk size. */
-const PIECE = 64_000;
+/** File bytes per sealed piece: lanchat's chunk size for data sealed end to end. */
+const PIECE = DEFAULT_SEALED_TRANSFER_CHUNK_SIZE;
 
 /** lanchat's cipher for file data. */
 const ALGORITHM = 'aes-256-gcm';
@@ -47,7 +48,7 @@ const ALGORITHM = 'aes-256-gcm';
 /** @param {string} target */
 async function receive(target) {
   const socket = await acceptOne('sealed receiver');
-  const end = new SealedEnd('server', ALGORITHM);
+  const end = new SealedEnd('server', ALGORITHM, PIECE);
   const hash = createHash('sha256');
   const cpuBefore = cpuMilliseconds();
   const systemBefore = systemCpuMilliseconds();
@@ -95,7 +96,7 @@ async function relay(port) {
 async function send(source, port) {
   const socket = connect({ host: '127.0.0.1', port });
   await once(socket, 'connect');
-  const end = new SealedEnd('client', ALGORITHM);
+  const end = new SealedEnd('client', ALGORITHM, PIECE);
   const cpuBefore = cpuMilliseconds();
   const systemBefore = systemCpuMilliseconds();
   const startedAt = epochNow();

@@ -18,7 +18,7 @@
  * on arrival: the socket alone, to tell the cost of writing the file from that of the socket.
  *
  * A fourth, the ceiling (transfer-sealed.mjs): the plain copy through a relay process, sealed
- * end to end as lanchat seals file data (AES-256-GCM pieces of 64,000 bytes, passed on as they
+ * end to end as lanchat seals file data (AES-256-GCM pieces of 256 KiB, passed on as they
  * are by the relay, opened and hashed with SHA-256 by the receiver) and nothing else; what a
  * transfer encrypted through a relay and checked by its hash can reach on this machine, for
  * lanchat to be set against. *
@@ -663,8 +663,8 @@ export async function runTransfer(print = printToStdout) {
       'socket, socket piped into a write stream (1 MiB buffer), first byte sent to the ' +
       "receiver's file closed; socket only: the same with the bytes dropped on arrival " +
       '(information); sealed (the ceiling): the same copy through a relay process that passes ' +
-      'the bytes on, sealed end to end with node:crypto (AES-256-GCM pieces of 64,000 file ' +
-      'bytes), the receiver opening them and taking the SHA-256, and nothing else. lanchat: listenChat server, sender and receiver connectChat clients, each ' +
+      'the bytes on, sealed end to end with node:crypto (AES-256-GCM pieces of 256 KiB of the ' +
+      'file), the receiver opening them and taking the SHA-256, and nothing else. lanchat: listenChat server, sender and receiver connectChat clients, each ' +
       'in its own process, Noise-encrypted, relayed by the server',
   );
   print(

@@ -51,6 +51,7 @@ import {
   type Presence,
   type RoomInfo,
   type ServerMessage,
+  type TransferAcceptMessage,
   type UserInfo,
   decodeServerMessage,
   encodeSessionMessage,
@@ -680,12 +681,16 @@ export class ChatClient {
       return;
     }
     const session = toSessionTransfer(message);
-    this.#sendMessage(
-      session.type === 'transfer-accept' && this.#transferKeys.sealsIncoming(message.transfer)
-        ? { ...session, sealed: true }
-        : session,
-      now,
-    );
+    if (session.type === 'transfer-accept') {
+      // `sealed` is this session's to say: only for an offer whose key it holds.
+      const accept = acceptFields(session);
+      this.#sendMessage(
+        this.#transferKeys.sealsIncoming(message.transfer) ? { ...accept, sealed: true } : accept,
+        now,
+      );
+    } else {
+      this.#sendMessage(session, now);
+    }
     if (message.type === 'reject' || message.type === 'done' || message.type === 'cancel') {
       this.#transferKeys.forget(message.transfer);
     }
@@ -1169,9 +1174,13 @@ export class ChatClient {
         });
         return;
       case 'transfer-accept': {
-        const { sealed, ...accept } = message;
-        this.#transferKeys.answered(message.transfer, sealed === true);
-        this.#events.push({ type: 'transfer-message', message: fromSessionTransfer(accept) });
+        // Sealed only if this side made a key for the offer: the sender's machine then sends
+        // sealed-size chunks.
+        const sealed = this.#transferKeys.answered(message.transfer, message.sealed === true);
+        this.#events.push({
+          type: 'transfer-message',
+          message: { ...fromSessionTransfer(acceptFields(message)), ...(sealed ? { sealed } : {}) },
+        });
         return;
       }
       case 'transfer-reject':
@@ -1223,4 +1232,15 @@ export class ChatClient {
     this.#transferKeys.clear();
     this.#events.push({ type: 'session-closed', reason, graceful, error: this.#error });
   }
+}
+
+/** An accept without its `sealed` field, which each session sets for itself. */
+function acceptFields(message: TransferAcceptMessage): TransferAcceptMessage {
+  return {
+    type: message.type,
+    transfer: message.transfer,
+    offset: message.offset,
+    window: message.window,
+    attempt: message.attempt,
+  };
 }

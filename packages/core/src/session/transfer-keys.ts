@@ -58,10 +58,15 @@ export class TransferKeys {
     return hex;
   }
 
-  /** The receiver answered an offer of ours: whether it takes the data sealed. */
-  answered(transfer: string, sealed: boolean): void {
+  /**
+   * The receiver answered an offer of ours: whether it takes the data sealed. Returns whether
+   * the data will go sealed (it said so, and this side holds the offer's key).
+   */
+  answered(transfer: string, sealed: boolean): boolean {
     const key = this.#sending.get(transfer);
-    if (key !== undefined) key.agreed = sealed;
+    if (key === undefined) return false;
+    key.agreed = sealed;
+    return sealed;
   }
 
   /**

@@ -8,7 +8,7 @@ import { DEFAULT_MAX_BACKLOG_BYTES } from './chat-server.js';
 import type { ChatClientOptions } from './chat-client.js';
 import { TamperedError } from '../errors/integrity-errors.js';
 import { AEAD_TAG_LENGTH } from '../crypto/crypto-provider.js';
-import { DEFAULT_TRANSFER_CHUNK_SIZE } from '../transfer/transfer-messages.js';
+import { DEFAULT_SEALED_TRANSFER_CHUNK_SIZE } from '../transfer/transfer-messages.js';
 import { encodeTransferData } from './transfer-data.js';
 
 function content(length: number, seed = 1): Uint8Array {
@@ -440,7 +440,7 @@ describe('file transfer through the server', () => {
 
 describe('file data sealed end to end', () => {
   /** A sealed chunk as it travels: the chunk and its tag, a buffer of its own. */
-  const TAIL = DEFAULT_TRANSFER_CHUNK_SIZE + AEAD_TAG_LENGTH;
+  const TAIL = DEFAULT_SEALED_TRANSFER_CHUNK_SIZE + AEAD_TAG_LENGTH;
 
   /** Records what the network carries: the buffers each client sends, the bytes each receives. */
   function record(network: ChatNetwork) {
@@ -465,7 +465,7 @@ describe('file data sealed end to end', () => {
     expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
     expect(lastOf(alice, 'transfer-completed')).toBeDefined();
     const tails = (up.get('alice') ?? []).filter((data) => data.length === TAIL);
-    expect(tails.length).toBe(Math.floor(file.length / DEFAULT_TRANSFER_CHUNK_SIZE));
+    expect(tails.length).toBe(Math.floor(file.length / DEFAULT_SEALED_TRANSFER_CHUNK_SIZE));
     const toBob = stream(down, 'bob');
     for (const tail of tails) expect(toBob.includes(Buffer.from(tail))).toBe(true);
     for (const at of [0, 500_000, 999_968]) {
@@ -530,7 +530,7 @@ describe('file data sealed end to end', () => {
     const session = network.eventsOf('bob', 'session-closed').at(-1);
     expect(session).toMatchObject({ reason: 'protocol-error' });
     expect(TamperedError.isInstance(session?.error)).toBe(true);
-    expect(bob.received(transfer).length).toBe(5 * DEFAULT_TRANSFER_CHUNK_SIZE);
+    expect(bob.received(transfer).length).toBe(5 * DEFAULT_SEALED_TRANSFER_CHUNK_SIZE);
     network.drop('bob');
     bob.transfers.linkDown(network.now);
     settle(network, [alice, bob]);

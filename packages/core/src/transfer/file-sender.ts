@@ -10,7 +10,9 @@ import { InvalidArgumentError } from '../errors/lanchat-error.js';
 import { checkLimit } from '../frame/limits.js';
 import { FifoQueue } from '../util/fifo-queue.js';
 import {
+  DEFAULT_SEALED_TRANSFER_CHUNK_SIZE,
   DEFAULT_TRANSFER_CHUNK_SIZE,
+  MAX_SEALED_TRANSFER_CHUNK_SIZE,
   MAX_TRANSFER_CHUNK_SIZE,
   MAX_TRANSFER_SIZE,
   type TransferAck,
@@ -46,6 +48,12 @@ export interface FileSenderOptions {
   readonly reliable?: boolean;
   /** Bytes of file per data message. Default {@link DEFAULT_TRANSFER_CHUNK_SIZE}. */
   readonly chunkSize?: number;
+  /**
+   * Bytes of file per data message once the receiver accepted the data sealed end to end (an
+   * accept with `sealed`). Default {@link DEFAULT_SEALED_TRANSFER_CHUNK_SIZE}, at most
+   * {@link MAX_SEALED_TRANSFER_CHUNK_SIZE}.
+   */
+  readonly sealedChunkSize?: number;
   /** Milliseconds the receiver has to answer the offer. Default {@link DEFAULT_OFFER_TIMEOUT}. */
   readonly offerTimeout?: number;
   /** Milliseconds without progress before failing. Default {@link DEFAULT_STALL_TIMEOUT}. */
@@ -132,7 +140,10 @@ export class FileSender {
   readonly size: number;
   readonly #offer: TransferOffer;
   readonly #reliable: boolean;
-  readonly #chunkSize: number;
+  /** Bytes per data message now: the plain or the sealed size, as the last accept said. */
+  #chunkSize: number;
+  readonly #plainChunkSize: number;
+  readonly #sealedChunkSize: number;
   readonly #offerTimeout: number;
   readonly #stallTimeout: number;
 
@@ -189,13 +200,21 @@ export class FileSender {
     this.transfer = options.transfer;
     this.size = options.size;
     this.#reliable = options.reliable ?? true;
-    this.#chunkSize = checkLimit(
+    this.#plainChunkSize = checkLimit(
       'chunkSize',
       options.chunkSize,
       DEFAULT_TRANSFER_CHUNK_SIZE,
       1,
       MAX_TRANSFER_CHUNK_SIZE,
     );
+    this.#sealedChunkSize = checkLimit(
+      'sealedChunkSize',
+      options.sealedChunkSize,
+      DEFAULT_SEALED_TRANSFER_CHUNK_SIZE,
+      1,
+      MAX_SEALED_TRANSFER_CHUNK_SIZE,
+    );
+    this.#chunkSize = this.#plainChunkSize;
     this.#offerTimeout = checkLimit(
       'offerTimeout',
       options.offerTimeout,
@@ -319,7 +338,7 @@ export class FileSender {
     if (this.#state === 'done' || this.#state === 'interrupted') return;
     switch (message.type) {
       case 'accept':
-        this.#accepted(message.offset, message.window, message.attempt, now);
+        this.#accepted(message.offset, message.window, message.attempt, message.sealed, now);
         return;
       case 'ack':
         if (this.#state === 'offering') return;
@@ -464,7 +483,13 @@ export class FileSender {
     this.#probeDue = false;
   }
 
-  #accepted(offset: number, window: number, attempt: number, now: number): void {
+  #accepted(
+    offset: number,
+    window: number,
+    attempt: number,
+    sealed: boolean | undefined,
+    now: number,
+  ): void {
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.size || window < 0) {
       this.#protocolError(`the receiver accepted at offset ${offset} of ${this.size}`);
       return;
@@ -482,8 +507,9 @@ export class FileSender {
     }
     this.#attempt = attempt;
     // A first accept, one after a resumption, or the receiver starting over (its digest did not
-    // match): send from the receiver's offset.
+    // match): send from the receiver's offset, in chunks of the size this accept allows.
     this.#clearFlight();
+    this.#chunkSize = sealed === true ? this.#sealedChunkSize : this.#plainChunkSize;
     this.#state = 'sending';
     this.#everAccepted = true;
     this.#offerResendAt = undefined;

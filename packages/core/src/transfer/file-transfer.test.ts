@@ -95,6 +95,36 @@ describe('file transfer over a reliable link', () => {
     expect(sender.sent.every(({ length }) => length <= 10_000)).toBe(true);
   });
 
+  it('reads chunks of sealedChunkSize after an accept that takes sealed data, of chunkSize after one that does not', () => {
+    const file = content(40_000);
+    const sender = new FileSender({
+      ...describeFile(ID, 'report.pdf', file),
+      now: 0,
+      chunkSize: 1_000,
+      sealedChunkSize: 4_000,
+    });
+    const reads = () => {
+      const lengths: number[] = [];
+      for (let event = sender.nextEvent(); event !== undefined; event = sender.nextEvent()) {
+        if (event.type === 'read-requested') lengths.push(event.length);
+      }
+      return lengths;
+    };
+    expect(sender.pollMessage(0)).toMatchObject({ type: 'offer' });
+    const accept = { type: 'accept' as const, transfer: ID, window: 12_000 };
+    sender.receive({ ...accept, offset: 0, attempt: 0, sealed: true }, 0);
+    expect(reads()).toEqual([4_000, 4_000, 4_000]);
+    // Resumed, and this time the receiver takes the data as it is: plain chunks again.
+    sender.interrupt(1);
+    sender.resume(1);
+    expect(sender.pollMessage(1)).toMatchObject({ type: 'offer' });
+    sender.receive({ ...accept, offset: 5_000, attempt: 0 }, 1);
+    expect(reads()).toEqual(Array.from({ length: 12 }, () => 1_000));
+    expect(
+      () => new FileSender({ ...describeFile(ID, 'a', file), now: 0, sealedChunkSize: 0 }),
+    ).toThrow(/sealedChunkSize/);
+  });
+
   it('sends an empty file: accept, verify, done', () => {
     const { sender, receiver, pair } = reliablePair(new Uint8Array(0));
     settle(pair);
