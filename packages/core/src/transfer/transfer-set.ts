@@ -35,6 +35,8 @@ export interface TransferSetOptions {
   readonly window?: number;
   /** Bytes of file per data message (see `FileSenderOptions`). */
   readonly chunkSize?: number;
+  /** Bytes of file per data message sealed end to end (see `FileSenderOptions`). */
+  readonly sealedChunkSize?: number;
   /** Time an offer waits for an answer, both ways. */
   readonly offerTimeout?: number;
   /** Time without progress before a transfer fails. */
@@ -206,6 +208,9 @@ export class TransferSet {
       now,
       ...this.#machineOptions(),
       ...(this.#options.chunkSize === undefined ? {} : { chunkSize: this.#options.chunkSize }),
+      ...(this.#options.sealedChunkSize === undefined
+        ? {}
+        : { sealedChunkSize: this.#options.sealedChunkSize }),
     });
     this.#entries.set(transfer, {
       direction: 'outgoing',
