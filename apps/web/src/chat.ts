@@ -31,7 +31,8 @@ export type ChatEvent =
           | 'transfer-offered'
           | 'transfer-message'
           | 'transfer-offer-failed'
-          | 'transfer-interrupted';
+          | 'transfer-interrupted'
+          | 'transfer-data-refused';
       }
     >
   | Exclude<TransferSetEvent, { type: 'read-requested' | 'data-received' | 'transfer-verified' }>

@@ -87,7 +87,11 @@ export type SessionTransferEvent = Extract<
   ClientEvent,
   {
     type:
-      'transfer-offered' | 'transfer-message' | 'transfer-offer-failed' | 'transfer-interrupted';
+      | 'transfer-offered'
+      | 'transfer-message'
+      | 'transfer-offer-failed'
+      | 'transfer-interrupted'
+      | 'transfer-data-refused';
   }
 >;
 

@@ -7,6 +7,7 @@
 import type { CryptoProvider, X25519KeyPair } from '../crypto/crypto-provider.js';
 import { nodeCryptoProvider } from '../crypto/node-crypto-provider.js';
 import { InvalidArgumentError, InvalidStateError, LanchatError } from '../errors/lanchat-error.js';
+import { TamperedError } from '../errors/integrity-errors.js';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
 import type { ProtocolVersion } from '../errors/frame-errors.js';
 import { checkLimit } from '../frame/limits.js';
@@ -35,6 +36,7 @@ import {
   TRANSFER_DATA_KIND,
   decodeTransferData,
   encodeTransferData,
+  readSealedTransferData,
 } from './transfer-data.js';
 import { TransferKeys } from './transfer-keys.js';
 import {
@@ -256,6 +258,19 @@ export interface TransferInterruptedEvent {
   readonly transfer: string;
 }
 
+/**
+ * File data sealed end to end could not be opened (protocol section 9.9): `tampered` when it
+ * failed authentication (changed on the way, or sealed under another key), `protocol-error` when
+ * it came for a transfer without a key. The transfer's receiver fails it and tells the sender
+ * (`FileReceiver.refuseData`); the session goes on.
+ */
+export interface TransferDataRefusedEvent {
+  readonly type: 'transfer-data-refused';
+  readonly transfer: string;
+  readonly code: 'tampered' | 'protocol-error';
+  readonly message: string;
+}
+
 /** The server refused another request (join, nick, chat...). */
 export interface RequestFailedEvent {
   readonly type: 'request-failed';
@@ -385,6 +400,7 @@ export type ClientEvent =
   | TransferMessageEvent
   | TransferOfferFailedEvent
   | TransferInterruptedEvent
+  | TransferDataRefusedEvent
   | ServerShutdownEvent
   | ServerErrorEvent
   | SessionClosedEvent;
@@ -927,6 +943,32 @@ export class ChatClient {
     this.#lastSent = now;
   }
 
+  /**
+   * Opens file data sealed end to end. A chunk that cannot be opened fails its transfer, not the
+   * session: the fault may be the sender's as well as the way's.
+   */
+  #sealedData(payload: Uint8Array): void {
+    // Too short to name its transfer: the server broke the protocol, and the session ends.
+    const sealed = readSealedTransferData(payload);
+    try {
+      this.#events.push({ type: 'transfer-message', message: this.#transferKeys.open(sealed) });
+    } catch (error) {
+      const code = TamperedError.isInstance(error)
+        ? 'tampered'
+        : MalformedSessionMessageError.isInstance(error)
+          ? 'protocol-error'
+          : undefined;
+      if (code === undefined) throw error;
+      this.#transferKeys.forget(sealed.transfer);
+      this.#events.push({
+        type: 'transfer-data-refused',
+        transfer: sealed.transfer,
+        code,
+        message: (error as Error).message,
+      });
+    }
+  }
+
   #step(step: () => void, now: number): void {
     try {
       step();
@@ -979,10 +1021,7 @@ export class ChatClient {
               message: decodeTransferData(event.payload),
             });
           } else if (event.payload[0] === SEALED_TRANSFER_DATA_KIND) {
-            this.#events.push({
-              type: 'transfer-message',
-              message: this.#transferKeys.open(event.payload),
-            });
+            this.#sealedData(event.payload);
           } else {
             this.#handleMessage(decodeServerMessage(event.payload), now);
           }

@@ -11,10 +11,10 @@ import type { Aead, CryptoProvider } from '../crypto/crypto-provider.js';
 import { MalformedSessionMessageError } from '../errors/session-errors.js';
 import { type TransferData, fromHex, toHex } from '../transfer/transfer-messages.js';
 import {
+  type SealedTransferData,
   TRANSFER_CIPHER,
   TRANSFER_KEY_LENGTH,
   openTransferData,
-  readSealedTransferData,
   sealTransferData,
 } from './transfer-data.js';
 
@@ -97,13 +97,12 @@ export class TransferKeys {
   }
 
   /**
-   * Opens a sealed file-data message (session kind 0x05).
+   * Opens a sealed file-data message (session kind 0x05, read with `readSealedTransferData`).
    *
-   * @throws `MalformedSessionMessageError` for a malformed message, or one of a transfer without
-   * a key; `TamperedError` when the chunk fails authentication.
+   * @throws `MalformedSessionMessageError` for a transfer without a key; `TamperedError` when the
+   * chunk fails authentication.
    */
-  open(payload: Uint8Array): TransferData {
-    const sealed = readSealedTransferData(payload);
+  open(sealed: SealedTransferData): TransferData {
     const aead = this.#receiving.get(sealed.transfer);
     if (aead === undefined) {
       throw new MalformedSessionMessageError(

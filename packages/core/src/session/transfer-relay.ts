@@ -42,6 +42,8 @@ interface Relay<Party> {
   accepted: boolean;
   /** The sender may send data up to this offset (the receiver's credit, clamped). */
   limit: number;
+  /** The receiver's accept said `sealed`: data sealed end to end may flow (protocol 9.9). */
+  sealed: boolean;
 }
 
 interface Ends<Party> {
@@ -109,7 +111,14 @@ export class TransferRelay<Party> {
           message: `the receiver is taking ${this.#maxPerUser} files already`,
         };
       }
-      relay = { id: request.transfer, sender, receiver, accepted: false, limit: 0 };
+      relay = {
+        id: request.transfer,
+        sender,
+        receiver,
+        accepted: false,
+        limit: 0,
+        sealed: false,
+      };
       this.#relays.set(relay.id, relay);
       this.#endsOf(sender).sending.add(relay);
       this.#endsOf(receiver).receiving.add(relay);
@@ -117,6 +126,7 @@ export class TransferRelay<Party> {
       // Offered again (the receiver came back, or the sender resumed): answers start over.
       relay.accepted = false;
       relay.limit = 0;
+      relay.sealed = false;
     }
     this.#host.send(receiver, {
       type: 'transfer-offer',
@@ -144,7 +154,10 @@ export class TransferRelay<Party> {
       case 'transfer-accept':
       case 'transfer-ack': {
         if (!fromReceiver) break;
-        if (message.type === 'transfer-accept') relay.accepted = true;
+        if (message.type === 'transfer-accept') {
+          relay.accepted = true;
+          relay.sealed = message.sealed === true;
+        }
         const share = this.#share(relay.receiver);
         const limit = message.offset + Math.min(message.window, share);
         relay.limit = message.type === 'transfer-accept' ? limit : Math.max(relay.limit, limit);
@@ -174,7 +187,8 @@ export class TransferRelay<Party> {
   data(from: Party, payload: Uint8Array): void {
     let transfer: string;
     let end: number;
-    if (payload[0] === SEALED_TRANSFER_DATA_KIND) {
+    const sealed = payload[0] === SEALED_TRANSFER_DATA_KIND;
+    if (sealed) {
       const sealed = readSealedTransferData(payload);
       transfer = sealed.transfer;
       end = sealed.offset + sealed.fileBytes;
@@ -190,6 +204,11 @@ export class TransferRelay<Party> {
     }
     if (!relay.accepted || end > relay.limit) {
       this.#breach(relay, "the sender sent data beyond the receiver's credit");
+      return;
+    }
+    if (sealed && !relay.sealed) {
+      // The receiver could not open it: it did not take the data sealed.
+      this.#breach(relay, 'the sender sent sealed data to a receiver that did not take it sealed');
       return;
     }
     this.#host.sendBytes(relay.receiver, payload);

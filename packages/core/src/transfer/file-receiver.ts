@@ -261,6 +261,16 @@ export class FileReceiver {
     this.#fail('save-failed', message);
   }
 
+  /**
+   * File data of this transfer could not be taken: it failed its end-to-end authentication
+   * (`tampered`, protocol section 9.9), or came sealed without a key (`protocol-error`). The
+   * transfer fails with `code`; the sender is told. Does nothing once the transfer has ended.
+   */
+  refuseData(code: 'tampered' | 'protocol-error', message: string, _now: number): void {
+    if (this.#state === 'done' || this.#state === 'failed') return;
+    this.#fail(code, message);
+  }
+
   /** Stops the transfer; the sender is told. Does nothing once the transfer has ended. */
   cancel(_now: number, message = 'the receiver cancelled the transfer'): void {
     if (this.#state === 'done' || this.#state === 'failed') return;

@@ -320,6 +320,14 @@ export class TransferSet {
         }
         return true;
       }
+      case 'transfer-data-refused': {
+        const entry = this.#entries.get(event.transfer);
+        if (entry?.machine instanceof FileReceiver) {
+          entry.machine.refuseData(event.code, event.message, now);
+          this.#pump(event.transfer, now);
+        }
+        return true;
+      }
       case 'transfer-interrupted': {
         const entry = this.#entries.get(event.transfer);
         // A transfer that has ended is not interrupted: its link going down changes nothing.
