@@ -131,7 +131,9 @@ export interface StreamChannelOptions extends SecureChannelOptions {
  * Every frame after the handshake is sealed under an implicit counter nonce, so a changed,
  * dropped, reordered, replayed or injected frame fails authentication: the channel throws
  * `TamperedError` and is failed for good (fail closed). Errors are sticky: after one, every call
- * throws it again.
+ * throws it again. The one exception is a clear tail ({@link StreamChannel.sendWithClearTail}),
+ * between peers that both announced {@link CLEAR_TAIL_CAPABILITY}: bytes the application sealed
+ * itself, whose length and place the sealed frame before them authenticates.
  */
 export class StreamChannel {
   /** True on the side that started the handshake. */
