@@ -24,6 +24,7 @@ import {
 import { checkLimit } from '../frame/limits.js';
 import { RetransmitTimer } from '../transfer/transfer-timing.js';
 import { FifoQueue } from '../util/fifo-queue.js';
+import { readUint32, writeUint32 } from '../util/uint32.js';
 
 /** Segment kind: data. */
 export const SEGMENT_DATA = 0x10;
@@ -93,17 +94,6 @@ interface InFlight {
   serial: number;
   /** Waiting in the resend queue (so that it goes there once). */
   queued: boolean;
-}
-
-function writeUint32(into: Uint8Array, at: number, value: number): void {
-  into[at] = value >>> 24;
-  into[at + 1] = (value >>> 16) & 0xff;
-  into[at + 2] = (value >>> 8) & 0xff;
-  into[at + 3] = value & 0xff;
-}
-
-function readUint32(from: Uint8Array, at: number): number {
-  return ((from[at]! << 24) | (from[at + 1]! << 16) | (from[at + 2]! << 8) | from[at + 3]!) >>> 0;
 }
 
 /**

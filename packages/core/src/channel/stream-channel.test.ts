@@ -71,6 +71,17 @@ function messages(channel: StreamChannel): string[] {
   );
 }
 
+/** Checks that the messages among `received` are exactly `sent`, byte for byte, in order. */
+function expectPayloads(received: readonly ChannelEvent[], sent: readonly Uint8Array[]): void {
+  const payloads = received.flatMap((event) =>
+    event.type === 'message-received' ? [event.payload] : [],
+  );
+  expect(payloads.length).toBe(sent.length);
+  payloads.forEach((payload, index) => {
+    expect(Buffer.compare(payload, sent[index]!)).toBe(0);
+  });
+}
+
 /** Moves bytes both ways until neither side has anything to send. */
 function pump(a: StreamChannel, b: StreamChannel, now = 0): void {
   for (let rounds = 0; rounds < 100; rounds++) {
@@ -552,13 +563,7 @@ describe('StreamChannel batching', () => {
             if (client.bufferedOutgoingBytes === 0 && server.bufferedOutgoingBytes === 0) break;
           }
           const received = events(server);
-          const payloads = received.flatMap((event) =>
-            event.type === 'message-received' ? [event.payload] : [],
-          );
-          expect(payloads.length).toBe(sent.length);
-          payloads.forEach((payload, index) => {
-            expect(Buffer.compare(payload, sent[index]!)).toBe(0);
-          });
+          expectPayloads(received, sent);
           if (closeAtEnd) {
             expect(received.at(-1)).toEqual({ type: 'channel-closed', graceful: true });
             expect(client.state).toBe('closed');
@@ -1144,13 +1149,7 @@ describe('StreamChannel clear tails between two channels', () => {
             server.receive(stream.subarray(at, at + chunk), 0);
           }
           const received = events(server);
-          const payloads = received.flatMap((event) =>
-            event.type === 'message-received' ? [event.payload] : [],
-          );
-          expect(payloads.length).toBe(sent.length);
-          payloads.forEach((payload, index) => {
-            expect(Buffer.compare(payload, sent[index]!)).toBe(0);
-          });
+          expectPayloads(received, sent);
           if (closeAtEnd)
             expect(received.at(-1)).toEqual({ type: 'channel-closed', graceful: true });
         },

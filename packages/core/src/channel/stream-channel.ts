@@ -36,6 +36,7 @@ import {
   checkCapabilities,
   encodeHandshakeAnnouncement,
 } from './handshake-payload.js';
+import { readUint32, writeUint32 } from '../util/uint32.js';
 
 /** Bytes in a record header inside a stream transport message: a type byte and a u16 length. */
 export const STREAM_RECORD_HEADER_LENGTH = 3;
@@ -812,15 +813,4 @@ function writeRecordHeader(into: Uint8Array, at: number, type: number, length: n
   into[at + 1] = length >>> 8;
   into[at + 2] = length & 0xff;
   return at + STREAM_RECORD_HEADER_LENGTH;
-}
-
-function writeUint32(into: Uint8Array, at: number, value: number): void {
-  into[at] = value >>> 24;
-  into[at + 1] = (value >>> 16) & 0xff;
-  into[at + 2] = (value >>> 8) & 0xff;
-  into[at + 3] = value & 0xff;
-}
-
-function readUint32(from: Uint8Array, at: number): number {
-  return ((from[at]! << 24) | (from[at + 1]! << 16) | (from[at + 2]! << 8) | from[at + 3]!) >>> 0;
 }
