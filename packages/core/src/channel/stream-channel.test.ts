@@ -756,6 +756,17 @@ describe('StreamChannel record format', () => {
       ]);
     });
 
+    it('keeps nothing of the input: a tail read inside one chunk is copied out of it', () => {
+      const { server, seal } = craftingClient(both);
+      const chunk = concat([seal(tailRecord(3, [0x61])), tailFrame([0x62, 0x63, 0x64])]);
+      server.receive(chunk, 0);
+      // The caller reuses its buffer once receive() has returned.
+      chunk.fill(0);
+      expect(events(server)).toEqual([
+        { type: 'message-received', payload: Uint8Array.of(0x61, 0x62, 0x63, 0x64) },
+      ]);
+    });
+
     it('reads a tail that arrives a byte at a time', () => {
       const { server, seal } = craftingClient(both);
       const tail = Array.from({ length: 300 }, (_, index) => index & 0xff);

@@ -185,6 +185,11 @@ export class StreamChannel {
   readonly #clearTails = new Map<Uint8Array, Uint8Array>();
   /** Bytes of the clear tail announced by the last transport message, expected as the next frame. */
   #pendingTail: number | undefined;
+  /**
+   * The message whose clear tail is expected, assembled in one buffer: its sealed bytes first,
+   * then room for the tail, which the frame decoder fills in place when the tail spans reads.
+   */
+  #tailMessage: Uint8Array | undefined;
 
   /**
    * @throws `InvalidArgumentError` for an unsupported protocol, a missing key, a bad capability
@@ -731,11 +736,19 @@ export class StreamChannel {
     if (length > this.#limits.maxMessageLength) {
       throw new IncomingMessageTooLargeError(length, this.#limits.maxMessageLength);
     }
-    if (head.length > 0) this.#fragments.push(head);
-    this.#fragmentBytes += head.length;
+    // The whole message in one buffer, the tail to come in place: no join afterwards.
+    const message = bytesToOverwrite(length);
+    let at = 0;
+    for (const part of [...this.#fragments, head]) {
+      message.set(part, at);
+      at += part.length;
+    }
+    this.#fragments = [];
+    this.#fragmentBytes = 0;
     this.#fragmenting = true;
     this.#pendingTail = tail;
-    this.#frames.allowNextFrame(tail);
+    this.#tailMessage = message;
+    this.#frames.allowNextFrame(tail, message.subarray(at));
   }
 
   /** The frame after a clear-tail record: the end of its message, as it is. */
@@ -745,10 +758,15 @@ export class StreamChannel {
         `a clear tail of ${frame.length} bytes came where ${expected} were announced`,
       );
     }
-    const payload = concatenate([...this.#fragments, frame], this.#fragmentBytes + frame.length);
+    const payload = this.#tailMessage!;
+    // Assembled in place across reads; a tail inside one read is a view of the caller's buffer,
+    // copied (the caller may reuse its buffer once receive() returns).
+    const place = payload.length - expected;
+    if (frame.buffer !== payload.buffer || frame.byteOffset !== payload.byteOffset + place) {
+      payload.set(frame, place);
+    }
     this.#pendingTail = undefined;
-    this.#fragments = [];
-    this.#fragmentBytes = 0;
+    this.#tailMessage = undefined;
     this.#fragmenting = false;
     this.#events.push({ type: 'message-received', payload });
   }
@@ -803,6 +821,7 @@ export class StreamChannel {
     this.#fragmentBytes = 0;
     this.#fragmenting = false;
     this.#pendingTail = undefined;
+    this.#tailMessage = undefined;
     return error;
   };
 }

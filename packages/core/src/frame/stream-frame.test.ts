@@ -198,6 +198,48 @@ describe('StreamFrameDecoder', () => {
     }).toThrow(InvalidArgumentError);
   });
 
+  it('assembles the next frame in the buffer allowNextFrame gave, when it spans chunks', () => {
+    const payload = Uint8Array.from({ length: 300 }, (_, index) => index & 0xff);
+    const stream = encodeStreamFrame(payload, { maxFrameLength: 300 });
+    // Spanning two chunks: assembled in `into`, which is what comes out.
+    const spanning = new StreamFrameDecoder({ maxFrameLength: 100 });
+    const into = new Uint8Array(300);
+    spanning.allowNextFrame(300, into);
+    spanning.receive(stream.subarray(0, 150));
+    expect(spanning.nextFrame()).toBeUndefined();
+    spanning.receive(stream.subarray(150));
+    const frame = spanning.nextFrame();
+    expect(frame).toBe(into);
+    expect(into).toEqual(payload);
+    // Inside one chunk: a view of the chunk, `into` untouched.
+    const whole = new StreamFrameDecoder({ maxFrameLength: 100 });
+    const unused = new Uint8Array(300);
+    whole.allowNextFrame(300, unused);
+    whole.receive(stream);
+    const view = whole.nextFrame()!;
+    expect(view.buffer).toBe(stream.buffer);
+    expect(unused.every((byte) => byte === 0)).toBe(true);
+    // A shorter frame than announced gets a buffer of its own; the frame after, too.
+    const shorter = new StreamFrameDecoder({ maxFrameLength: 100 });
+    const big = new Uint8Array(300);
+    shorter.allowNextFrame(300, big);
+    const two = encodeStreamFrames([new Uint8Array(200).fill(7), new Uint8Array(50).fill(9)], {
+      maxFrameLength: 300,
+    });
+    const frames: Uint8Array[] = [];
+    for (let at = 0; at < two.length; at += 60) {
+      shorter.receive(two.subarray(at, at + 60));
+      for (let next = shorter.nextFrame(); next !== undefined; next = shorter.nextFrame()) {
+        frames.push(next);
+      }
+    }
+    expect(frames.map((each) => each.length)).toEqual([200, 50]);
+    expect(frames.some((each) => each.buffer === big.buffer)).toBe(false);
+    expect(() => {
+      shorter.allowNextFrame(10, new Uint8Array(9));
+    }).toThrow(InvalidArgumentError);
+  });
+
   it('rejects a 4 GiB announcement at once with the default limit', () => {
     const decoder = new StreamFrameDecoder();
     for (const byte of header(0xffff_ffff).subarray(0, 3)) {

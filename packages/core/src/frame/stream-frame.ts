@@ -159,6 +159,10 @@ export class StreamFrameDecoder {
   #nextLimit: number | undefined = undefined;
   /** The limit the last header was checked against, for the error. */
   #lastLimit = 0;
+  /** Where to assemble the next frame, when {@link allowNextFrame} gave a buffer. */
+  #nextInto: Uint8Array | undefined = undefined;
+  /** Where to assemble the frame whose header was just read, if it spans chunks. */
+  #frameInto: Uint8Array | undefined = undefined;
 
   /**
    * @throws {@link InvalidArgumentError} if `maxFrameLength` is not an integer from 0 to 2^32 - 1.
@@ -172,15 +176,27 @@ export class StreamFrameDecoder {
    * lower): for a protocol whose previous frame announced the length of the next one, such as the
    * clear tail of a stream channel's message. The frame after it has `maxFrameLength` again.
    *
-   * @throws {@link InvalidArgumentError} if `length` is not an integer from 0 to 2^32 - 1.
+   * `into`, if given, is where to assemble that frame should it span chunks: a buffer of exactly
+   * `length` bytes, which {@link nextFrame} then returns (a frame inside one chunk is still a view
+   * of the chunk). A caller that wants the frame in a buffer of its own, after bytes of its own,
+   * then copies nothing.
+   *
+   * @throws {@link InvalidArgumentError} if `length` is not an integer from 0 to 2^32 - 1, or
+   * `into` is not `length` bytes long.
    */
-  allowNextFrame(length: number): void {
+  allowNextFrame(length: number, into?: Uint8Array): void {
     if (!Number.isInteger(length) || length < 0 || length > STREAM_FRAME_LENGTH_CEILING) {
       throw new InvalidArgumentError(
         `a frame length is an integer from 0 to ${STREAM_FRAME_LENGTH_CEILING}, got ${length}`,
       );
     }
+    if (into !== undefined && into.length !== length) {
+      throw new InvalidArgumentError(
+        `the buffer for the next frame has ${into.length} bytes, not ${length}`,
+      );
+    }
     this.#nextLimit = length;
+    this.#nextInto = into;
   }
 
   /** `open` while it accepts input, `finished` after {@link finish}, `failed` after an error. */
@@ -249,6 +265,7 @@ export class StreamFrameDecoder {
         offset += STREAM_FRAME_HEADER_LENGTH;
         if (chunk.length - offset >= length) {
           this.#offset = offset + length;
+          this.#frameInto = undefined;
           return chunk.subarray(offset, offset + length);
         }
         this.#startPartial(length, offset);
@@ -307,6 +324,7 @@ export class StreamFrameDecoder {
       if (length > this.#takeLimit()) throw this.#tooLarge(length);
       if (chunk.length - offset >= length) {
         this.#offset = offset + length;
+        this.#frameInto = undefined;
         return chunk.subarray(offset, offset + length);
       }
       this.#startPartial(length, offset);
@@ -329,7 +347,10 @@ export class StreamFrameDecoder {
   #startPartial(length: number, offset: number): void {
     const chunk = this.#chunk;
     // Filled from the stream before it is handed out; dropped unread if the stream ends first.
-    const partial = bytesToOverwrite(length);
+    const into = this.#frameInto;
+    this.#frameInto = undefined;
+    // The caller's buffer fits only a frame of the length it announced (a shorter one is its own).
+    const partial = into !== undefined && into.length === length ? into : bytesToOverwrite(length);
     partial.set(chunk.subarray(offset), 0);
     this.#partial = partial;
     this.#partialFilled = chunk.length - offset;
@@ -341,6 +362,8 @@ export class StreamFrameDecoder {
     const limit = this.#nextLimit ?? this.maxFrameLength;
     this.#lastLimit = limit;
     this.#nextLimit = undefined;
+    this.#frameInto = this.#nextInto;
+    this.#nextInto = undefined;
     return limit;
   }
 
@@ -357,6 +380,8 @@ export class StreamFrameDecoder {
     this.#partial = undefined;
     this.#partialFilled = 0;
     this.#headerFilled = 0;
+    this.#nextInto = undefined;
+    this.#frameInto = undefined;
     return error;
   }
 }
