@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChatNetwork } from '../../test/chat-network.js';
 import { createMd5 } from '../integrity/md5.js';
@@ -513,6 +514,39 @@ describe('file data sealed end to end', () => {
       expect((up.get('alice') ?? []).some((data) => data.length === TAIL)).toBe(false);
     },
   );
+
+  it('property: any file, any sizes of the network reads, either side sealing or not: the file arrives whole, and sealed only when both sides seal', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 700_000 }),
+        fc.integer({ min: 1, max: 300_000 }),
+        fc.integer({ min: 1, max: 1_000 }),
+        fc.boolean(),
+        fc.boolean(),
+        (size, maxChunk, seed, aliceSeals, bobSeals) => {
+          const network = new ChatNetwork({ maxChunk, seed });
+          network.login('alice', {}, { sealFiles: aliceSeals });
+          network.login('bob', {}, { sealFiles: bobSeals });
+          const alice = new Peer(network, 'alice');
+          const bob = new Peer(network, 'bob');
+          let tails = 0;
+          network.tap = (direction, name, data) => {
+            if (direction === 'up' && name === 'alice' && data.length === TAIL) tails++;
+            return data;
+          };
+          const file = content(size, seed);
+          const transfer = alice.send('bob', file);
+          settle(network, [alice, bob]);
+          expect(Buffer.from(bob.received(transfer)).equals(Buffer.from(file))).toBe(true);
+          expect(lastOf(alice, 'transfer-completed')).toBeDefined();
+          expect(tails).toBe(
+            aliceSeals && bobSeals ? Math.floor(size / DEFAULT_SEALED_TRANSFER_CHUNK_SIZE) : 0,
+          );
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
 
   it('fails the transfer, not the session, with tampered when a chunk was changed on the way; the sender is told, and chat goes on', () => {
     const { network, alice, bob } = setUp();
