@@ -737,12 +737,8 @@ export class StreamChannel {
       throw new IncomingMessageTooLargeError(length, this.#limits.maxMessageLength);
     }
     // The whole message in one buffer, the tail to come in place: no join afterwards.
-    const message = bytesToOverwrite(length);
-    let at = 0;
-    for (const part of [...this.#fragments, head]) {
-      message.set(part, at);
-      at += part.length;
-    }
+    const message = concatenate([...this.#fragments, head], length);
+    const at = length - tail;
     this.#fragments = [];
     this.#fragmentBytes = 0;
     this.#fragmenting = true;

@@ -30,22 +30,38 @@ export const TRANSFER_DATA_KIND = 0x02;
 export const TRANSFER_DATA_HEADER_LENGTH = 1 + TRANSFER_ID_LENGTH + 8;
 
 /**
- * Encodes file data (one copy of the bytes, behind the header).
+ * A new buffer of `length` bytes that begins with the header both kinds of file data share: the
+ * kind, the transfer id, the offset. The rest is left for the caller to write.
  *
  * @throws `InvalidArgumentError` for a malformed transfer id or an offset out of range.
  */
-export function encodeTransferData(message: TransferData): Uint8Array {
-  const { transfer, offset, bytes } = message;
+function dataHeader(kind: number, transfer: string, offset: number, length: number): Uint8Array {
   if (!isTransferId(transfer)) {
     throw new InvalidArgumentError('a transfer id is 32 lowercase hexadecimal digits');
   }
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new InvalidArgumentError('a file offset is an unsigned integer below 2^53');
   }
-  const output = bytesToOverwrite(TRANSFER_DATA_HEADER_LENGTH + bytes.length);
-  output[0] = TRANSFER_DATA_KIND;
+  const output = bytesToOverwrite(length);
+  output[0] = kind;
   output.set(fromHex(transfer), 1);
   writeUint53(output, 1 + TRANSFER_ID_LENGTH, offset);
+  return output;
+}
+
+/**
+ * Encodes file data (one copy of the bytes, behind the header).
+ *
+ * @throws `InvalidArgumentError` for a malformed transfer id or an offset out of range.
+ */
+export function encodeTransferData(message: TransferData): Uint8Array {
+  const { transfer, offset, bytes } = message;
+  const output = dataHeader(
+    TRANSFER_DATA_KIND,
+    transfer,
+    offset,
+    TRANSFER_DATA_HEADER_LENGTH + bytes.length,
+  );
   output.set(bytes, TRANSFER_DATA_HEADER_LENGTH);
   return output;
 }
@@ -127,19 +143,15 @@ export function sealTransferData(
   counter: number,
 ): { readonly head: Uint8Array; readonly tail: Uint8Array } {
   const { transfer, offset, bytes } = message;
-  if (!isTransferId(transfer)) {
-    throw new InvalidArgumentError('a transfer id is 32 lowercase hexadecimal digits');
-  }
-  if (!Number.isSafeInteger(offset) || offset < 0) {
-    throw new InvalidArgumentError('a file offset is an unsigned integer below 2^53');
-  }
   if (!Number.isSafeInteger(counter) || counter < 0) {
     throw new InvalidArgumentError('a message counter is an unsigned integer below 2^53');
   }
-  const head = new Uint8Array(SEALED_TRANSFER_DATA_HEADER_LENGTH);
-  head[0] = SEALED_TRANSFER_DATA_KIND;
-  head.set(fromHex(transfer), 1);
-  writeUint53(head, 1 + TRANSFER_ID_LENGTH, offset);
+  const head = dataHeader(
+    SEALED_TRANSFER_DATA_KIND,
+    transfer,
+    offset,
+    SEALED_TRANSFER_DATA_HEADER_LENGTH,
+  );
   writeUint53(head, TRANSFER_DATA_HEADER_LENGTH, counter);
   return { head, tail: aead.seal(sealedNonce(counter), head, bytes) };
 }
